@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ecomopti/ecomopti"
+	"github.com/ecomopti/ecomopti/httpapi"
+	"github.com/ecomopti/ecomopti/jobs"
+	"github.com/ecomopti/ecomopti/phases/pipeline"
+	"github.com/ecomopti/ecomopti/phases/prepare"
+	"github.com/ecomopti/ecomopti/store"
+)
+
+// serveConfig is everything "ecomopti serve" reads from flags and the
+// environment.
+type serveConfig struct {
+	Host        string
+	Port        int
+	LogLevel    string
+	DataDir     string
+	Input       string
+	Workers     int
+	OnInterrupt jobs.RescueMode
+	MaxAttempts int
+	Timeout     time.Duration // optimize time limit
+	Shutdown    time.Duration // grace period at shutdown
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Host, "host", envOr(getenv, "API_HOST", "127.0.0.1"), "address to listen on (env API_HOST)")
+	port := fs.String("port", envOr(getenv, "API_PORT", "8000"), "TCP port to listen on, 0 for any free port (env API_PORT)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "ECOMOPTI_DATA_DIR", "./ecomopti-data"),
+		"folder for the database, logs/ and runs/ (env ECOMOPTI_DATA_DIR)")
+	fs.StringVar(&c.Input, "input", getenv("ECOMOPTI_INPUT"),
+		"customer CSV with the Telco schema (env ECOMOPTI_INPUT); empty uses the built-in synthetic sample")
+	fs.IntVar(&c.Workers, "workers", 1, "pipeline jobs run at once")
+	onInterrupt := fs.String("on-interrupt", string(jobs.RescueResume),
+		"what start-up does with a job a stop interrupted: resume (queue it again) or mark (leave it interrupted)")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", jobs.DefaultMaxAttempts, "times a job may start before an interruption fails it")
+	fs.DurationVar(&c.Timeout, "optimize-timeout", 30*time.Second, "time limit of one POST /phase4/optimize call")
+	fs.DurationVar(&c.Shutdown, "shutdown-timeout", 10*time.Second, "time allowed for requests and the running phase to stop at shutdown")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return c, usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	p, err := strconv.Atoi(*port)
+	if err != nil || p < 0 || p > 65535 {
+		return c, usagef("invalid port %q: use a number from 0 to 65535", *port)
+	}
+	c.Port = p
+	c.OnInterrupt = jobs.RescueMode(*onInterrupt)
+	if c.OnInterrupt != jobs.RescueResume && c.OnInterrupt != jobs.RescueMark {
+		return c, usagef("invalid --on-interrupt %q: use resume or mark", *onInterrupt)
+	}
+	if c.Workers < 1 || c.MaxAttempts < 1 || c.Timeout <= 0 || c.Shutdown <= 0 {
+		return c, usagef("--workers and --max-attempts must be at least 1, and the timeouts positive")
+	}
+	return c, nil
+}
+
+// inputFunc returns the input of pipeline runs: the --input file, or the
+// embedded synthetic sample.
+func inputFunc(path string) pipeline.InputFunc {
+	if path == "" {
+		return func() (prepare.Input, error) {
+			return prepare.Input{Path: "embedded:telco_sample.csv", Data: ecomopti.SampleCSV}, nil
+		}
+	}
+	return pipeline.FileInput(path)
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.Input != "" {
+		if _, err := os.Stat(cfg.Input); err != nil {
+			return fmt.Errorf("input file: %w", err)
+		}
+	}
+	st, err := store.Open(filepath.Join(dataDir, store.FileName), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	counts, err := jobs.Rescue(st, cfg.OnInterrupt, cfg.MaxAttempts, time.Now(), log)
+	if err != nil {
+		return err
+	}
+	if counts != (jobs.RescueCounts{}) {
+		log.Info("start-up rescue", "interrupted", counts.Interrupted, "resumed", counts.Resumed, "failed", counts.Failed)
+	}
+
+	pcfg := pipeline.DefaultConfig()
+	workerCtx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	worker := jobs.NewWorker(st, pipeline.JobFunc(dataDir, inputFunc(cfg.Input), pcfg, st),
+		jobs.WorkerConfig{Workers: cfg.Workers, DataDir: dataDir}, log)
+	optimizer := pipeline.NewOptimizer(st, dataDir, pcfg.Optimize, log)
+	api := httpapi.New(st, worker, optimizer, httpapi.Config{DataDir: dataDir, Version: Version, OptimizeTimeout: cfg.Timeout}, log)
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.Timeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	worker.Start(workerCtx)
+	input := cfg.Input
+	if input == "" {
+		input = "embedded synthetic sample"
+	}
+	log.Info("server started", "addr", "http://"+ln.Addr().String(), "data_dir", dataDir, "input", input, "version", Version)
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWorkers()
+		worker.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Stop taking requests, then stop the running phase at its next safe
+	// point; the worker records the job as interrupted before exiting.
+	log.Info("shutting down", "grace", cfg.Shutdown)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopWorkers()
+	done := make(chan struct{})
+	go func() { worker.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutCtx.Done():
+		log.Error("running job did not stop within the grace period; its record stays running and start-up will rescue it")
+	}
+	log.Info("server stopped")
+	return nil
+}

@@ -1,0 +1,191 @@
+package gbt
+
+import (
+	"math"
+	"slices"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// binMapper maps raw feature values to histogram bins. Feature f has
+// len(upper[f])+1 bins: value v falls in the first bin b with
+// v <= upper[f][b], or in the last bin when v exceeds every edge. A
+// missing value (NaN) gets the code numBins(f), one past the last bin.
+type binMapper struct {
+	upper [][]float64
+}
+
+func (m *binMapper) numBins(f int) int { return len(m.upper[f]) + 1 }
+
+// code returns the bin code of v for feature f.
+func (m *binMapper) code(f int, v float64) uint8 {
+	edges := m.upper[f]
+	if math.IsNaN(v) {
+		return uint8(len(edges) + 1)
+	}
+	// Binary search for the first edge >= v.
+	lo, hi := 0, len(edges)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if edges[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return uint8(lo)
+}
+
+// threshold returns the raw split threshold for "bin <= b goes left" on
+// feature f. A split that sends every non-missing value left has no edge,
+// and gets math.MaxFloat64.
+func (m *binMapper) threshold(f, b int) float64 {
+	if b < len(m.upper[f]) {
+		return m.upper[f][b]
+	}
+	return math.MaxFloat64
+}
+
+// fitBins chooses at most maxBins bins per column of x from its non-missing
+// values. A column with at most maxBins distinct values gets one bin per
+// value. Otherwise bins hold about equal row counts (quantile bins), and
+// a value is never split across two bins, so a heavy value may leave fewer
+// bins than maxBins. Edges lie halfway between neighbouring distinct values.
+// Columns are processed by up to threads goroutines.
+func fitBins(x *mat.Dense, maxBins, threads int) *binMapper {
+	n, p := x.Dims()
+	raw := x.RawMatrix()
+	m := &binMapper{upper: make([][]float64, p)}
+	parallelFor(p, threads, func(lo, hi int) {
+		vals := make([]float64, 0, n)
+		for f := lo; f < hi; f++ {
+			vals = vals[:0]
+			for i := 0; i < n; i++ {
+				if v := raw.Data[i*raw.Stride+f]; !math.IsNaN(v) {
+					vals = append(vals, v)
+				}
+			}
+			slices.Sort(vals)
+			m.upper[f] = binEdges(vals, maxBins)
+		}
+	})
+	return m
+}
+
+// binEdges returns the upper edges of the bins for sorted values.
+func binEdges(sorted []float64, maxBins int) []float64 {
+	// Collapse the sorted values into distinct values and their counts.
+	var distinct []float64
+	var counts []int
+	for i, v := range sorted {
+		if i > 0 && v == sorted[i-1] {
+			counts[len(counts)-1]++
+			continue
+		}
+		distinct = append(distinct, v)
+		counts = append(counts, 1)
+	}
+	if len(distinct) <= 1 {
+		return nil
+	}
+	edges := make([]float64, 0, min(len(distinct), maxBins)-1)
+	if len(distinct) <= maxBins {
+		for k := 1; k < len(distinct); k++ {
+			edges = append(edges, midpoint(distinct[k-1], distinct[k]))
+		}
+		return edges
+	}
+
+	// Close a bin once it holds its share of the rows not yet binned, so a
+	// heavy value early on does not starve the later bins. When one bin is
+	// left it takes every remaining row, so there are at most maxBins bins.
+	remaining := len(sorted)
+	inBin := 0
+	for k := 0; k < len(distinct)-1; k++ {
+		inBin += counts[k]
+		binsLeft := maxBins - len(edges)
+		if binsLeft > 1 && float64(inBin) >= float64(remaining)/float64(binsLeft) {
+			edges = append(edges, midpoint(distinct[k], distinct[k+1]))
+			remaining -= inBin
+			inBin = 0
+		}
+	}
+	return edges
+}
+
+// midpoint returns an edge t with a <= t < b for a < b.
+func midpoint(a, b float64) float64 {
+	t := a + (b-a)/2
+	if t >= b || math.IsInf(t, 0) {
+		// Adjacent floats, or a span wider than the float range.
+		t = a
+	}
+	return t
+}
+
+// binnedData is a feature matrix converted to bin codes, stored row by
+// row: the code of row i for feature f is codes[i*p+f]. Row-major order
+// lets one pass over a row update the histograms of many features, and
+// consecutive updates then hit different features' bins instead of
+// waiting on the same bin.
+type binnedData struct {
+	n, p  int
+	codes []uint8
+	// offset[f] is the first histogram slot of feature f. Feature f owns
+	// numBins(f)+1 slots, the last one for missing values.
+	offset []int
+	mapper *binMapper
+}
+
+// binData converts x to bin codes with mapper m.
+func binData(x *mat.Dense, m *binMapper, threads int) *binnedData {
+	n, p := x.Dims()
+	d := &binnedData{n: n, p: p, codes: make([]uint8, n*p), offset: make([]int, p+1), mapper: m}
+	for f := 0; f < p; f++ {
+		d.offset[f+1] = d.offset[f] + m.numBins(f) + 1
+	}
+	raw := x.RawMatrix()
+	rowsParallel(n, threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := raw.Data[i*raw.Stride : i*raw.Stride+p]
+			codes := d.codes[i*p : (i+1)*p]
+			for f, v := range row {
+				codes[f] = m.code(f, v)
+			}
+		}
+	})
+	return d
+}
+
+// code returns the bin code of row i for feature f.
+func (d *binnedData) code(i, f int) uint8 { return d.codes[i*d.p+f] }
+
+// missingCode returns the bin code of a missing value of feature f.
+func (d *binnedData) missingCode(f int) uint8 { return uint8(d.offset[f+1] - d.offset[f] - 1) }
+
+// slots returns the total number of histogram slots over all features.
+func (d *binnedData) slots() int { return d.offset[d.p] }
+
+// parallelFor splits [0, n) into at most threads contiguous chunks and
+// runs fn on each chunk in its own goroutine, returning when all are done.
+// The result must not depend on how the range is split.
+func parallelFor(n, threads int, fn func(lo, hi int)) {
+	if threads > n {
+		threads = n
+	}
+	if threads <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for t := 0; t < threads; t++ {
+		lo, hi := t*n/threads, (t+1)*n/threads
+		if t == threads-1 {
+			fn(lo, hi)
+			continue
+		}
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
+}
