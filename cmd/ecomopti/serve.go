@@ -165,7 +165,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	// Stop taking requests, then stop the running phase at its next safe
 	// point; the worker records the job as interrupted before exiting.
-	log.Info("shutting down", "grace", cfg.Shutdown)
+	log.Info("shutting down", "grace", cfg.Shutdown.String())
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {

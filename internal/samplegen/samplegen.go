@@ -2,13 +2,14 @@
 // the IBM Telco Customer Churn CSV, for tests and for the demo sample that
 // ships with the binary.
 //
-// The marginal shares below approximate the public Telco file (7,043 rows):
-// contracts 55% month-to-month, 21% one year, 24% two year; internet 34%
-// DSL, 44% fiber optic, 22% none; 10% without phone service; churn 26.5%.
-// Churn follows a logistic model whose signs match the churn rates of the
-// real file: higher for month-to-month contracts, short tenure, fiber
-// optic, electronic check, no tech support, no online security and high
-// charges. The rows are synthetic and contain no real customer.
+// The shares of the generated values approximate the public Telco file
+// (7,043 rows). Contracts are 55% month-to-month, 21% one year and 24% two
+// year. Internet service is 34% DSL, 44% fiber optic and 22% none, and 10%
+// of customers have no phone service. Churn follows a logistic model whose
+// signs match the churn rates of the real file, so churn is higher for
+// month-to-month contracts, short tenure, fiber optic, electronic check, no
+// tech support, no online security and high charges. The overall churn rate
+// is about 26.5%. The rows are synthetic and contain no real customer.
 package samplegen
 
 import (
@@ -20,7 +21,7 @@ import (
 	"strconv"
 )
 
-// Header is the Telco column order.
+// Header lists the Telco columns in file order.
 var Header = []string{
 	"customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure",
 	"PhoneService", "MultipleLines", "InternetService", "OnlineSecurity",
@@ -83,7 +84,7 @@ func Generate(n int, seed uint64) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	if err := w.Write(Header); err != nil {
-		panic(err) // bytes.Buffer writes cannot fail
+		panic(err) // writes to a bytes.Buffer return no error
 	}
 	for i := 1; i <= n; i++ {
 		c := newCustomer(rng, i)
@@ -188,11 +189,11 @@ func drawAddOns(rng *rand.Rand, c *customer) {
 	c.movies = rng.Float64() < stream
 }
 
-// monthlyCharges prices the chosen services in dollars: phone 20, an extra
-// line 5, DSL 25 and fiber 50 on top of the phone, each protection add-on 5,
-// each streaming add-on 10, plus noise with a standard deviation of 2, then
-// rounded to 5 cents and clamped to the 18.25 to 118.75 range of the real
-// file.
+// monthlyCharges prices the chosen services in dollars. Phone costs 20, an
+// extra line 5, DSL 25 and fiber 50, each protection add-on 5 and each
+// streaming add-on 10. Noise with a standard deviation of 2 is added, and
+// the sum is rounded to 5 cents and clamped to the 18.25 to 118.75 range of
+// the real file.
 func monthlyCharges(rng *rand.Rand, c *customer) float64 {
 	price := 0.0
 	if c.phone {
@@ -229,6 +230,8 @@ func monthlyCharges(rng *rand.Rand, c *customer) float64 {
 // tenure under 12 months 52% (48%).
 func churnProbability(c *customer) float64 {
 	z := churnIntercept
+
+	// Commitment and loyalty.
 	switch c.contract {
 	case oneYear:
 		z -= 1.1
@@ -239,6 +242,8 @@ func churnProbability(c *customer) float64 {
 	if c.tenure <= 6 {
 		z += 0.5 // the first months carry extra risk
 	}
+
+	// Services and billing.
 	if c.internet == fiber {
 		z += 0.9
 	}
@@ -255,6 +260,8 @@ func churnProbability(c *customer) float64 {
 		z += 0.35
 	}
 	z += 0.012 * (c.charges - 65)
+
+	// Demographics.
 	if c.senior {
 		z += 0.5
 	}

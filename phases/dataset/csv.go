@@ -65,9 +65,9 @@ func WriteFrameCSV(w io.Writer, f *Frame) error {
 // ReadFrameCSV reads a frame written by WriteFrameCSV. The header must start
 // with E, T, customerID; when its last two columns are treatment and
 // retained they fill Frame.Treatment and Frame.Retained, and every other
-// column is a feature. An unparsable or non-finite number, a row with the
-// wrong number of fields, a file without data rows or without features is
-// an error naming the line.
+// column is a feature. An unparsable or non-finite number and a row with the
+// wrong number of fields are errors that name the line. A file without data
+// rows or without feature columns is an error too.
 func ReadFrameCSV(r io.Reader) (*Frame, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1

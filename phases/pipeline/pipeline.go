@@ -85,11 +85,11 @@ type Request struct {
 
 // Metrics is the metrics.json of a completed run.
 type Metrics struct {
-	Cox      any               `json:"cox"`
-	CLV      any               `json:"clv"`
-	Uplift   any               `json:"uplift"`
-	Optimize *optimize.Metrics `json:"optimize,omitempty"`
-	Timings  map[string]int64  `json:"timings_ms"`
+	Cox      survival.CoxMetrics            `json:"cox"`
+	CLV      survival.CLVMetrics            `json:"clv"`
+	Uplift   map[string]*UpliftModelMetrics `json:"uplift"`
+	Optimize *optimize.Metrics              `json:"optimize,omitempty"`
+	Timings  map[string]int64               `json:"timings_ms"`
 }
 
 // MetricsFile is the name of the run-level metrics file.

@@ -98,11 +98,11 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Run reads in.Data (see Read for the rules), splits it and encodes it.
-// An input defect returns an error wrapping an *InputError, which matches
-// ErrInvalidInput; too few customers of either class to give every split
-// at least 3 is such a defect. An invalid cfg or a cancelled ctx returns
-// other errors.
+// Run reads in.Data by the rules of Read, splits it and encodes it.
+// A defect of the input returns an error that wraps an *InputError and
+// matches ErrInvalidInput. Too few churned or retained customers to give
+// every split at least 3 of each is such a defect. An invalid cfg or a
+// cancelled ctx returns other errors.
 func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, 
 	idx := make(map[string][]int, 3)
 	idx[dataset.Train], idx[dataset.Val], idx[dataset.Test] = stratifiedSplit(churned, cfg.HoldoutFraction, cfg.Seed)
 	if err := checkClassCounts(churned, idx); err != nil {
-		return nil, fmt.Errorf("split %s: %w", name, err)
+		return nil, fmt.Errorf("split %s by churn: %w", name, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

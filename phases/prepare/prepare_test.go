@@ -416,6 +416,7 @@ func TestStratifiedSplit(t *testing.T) {
 	if len(train) != 700 || len(val) != 150 || len(test) != 150 {
 		t.Fatalf("sizes %d/%d/%d, want 700/150/150", len(train), len(val), len(test))
 	}
+
 	count := func(idx []int) int {
 		n := 0
 		for _, i := range idx {
@@ -435,6 +436,7 @@ func TestStratifiedSplit(t *testing.T) {
 	if c := count(test); c != 38 && c != 37 {
 		t.Errorf("test has %d churners, want 37 or 38", c)
 	}
+
 	all := slices.Concat(train, val, test)
 	slices.Sort(all)
 	for i, v := range all {
@@ -447,6 +449,7 @@ func TestStratifiedSplit(t *testing.T) {
 			t.Error("split indices are not in input order")
 		}
 	}
+
 	train2, val2, test2 := stratifiedSplit(churned, 0.3, 42)
 	if !slices.Equal(train, train2) || !slices.Equal(val, val2) || !slices.Equal(test, test2) {
 		t.Error("same seed gave a different split")

@@ -85,9 +85,9 @@ type layout struct {
 //   - treatment and retained: optional, but both or neither; 0 or 1.
 //   - the categorical columns: any text; blank is imputed later.
 //
-// Every defect becomes a Problem with its line number, and a file with
-// problems returns an *InputError (matching ErrInvalidInput) that lists the
-// first 20. An empty file or one with a header but no rows is an
+// Each defect becomes a Problem with its line number. A file with problems
+// returns an *InputError that matches ErrInvalidInput and lists the first
+// 20 of them. An empty file and a file with a header but no rows return an
 // *InputError too.
 func Read(data []byte) (*Table, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,9 +27,14 @@ func SplitFile(split string) string { return split + ".csv" }
 
 // Save writes train.csv, val.csv, test.csv, encoder.json and manifest.json
 // into dir, which must exist. Each file is written to a temporary file in
-// dir and renamed, so a crash leaves either the old or the new file. The
-// manifest is written last, so its presence marks a complete save.
+// dir and renamed, so a crash leaves either the old or the new version of
+// it. An old manifest is removed first and the new one is written last, so
+// a manifest in dir means that the files next to it belong to it.
 func (r *Result) Save(dir string) error {
+	err := os.Remove(filepath.Join(dir, ManifestFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("save prepare result: %w", err)
+	}
 	for _, s := range dataset.Splits {
 		f := r.Split(s)
 		if f == nil {
@@ -47,7 +53,28 @@ func (r *Result) Save(dir string) error {
 	if err := writeJSONAtomic(dir, EncoderFile, r.Encoder); err != nil {
 		return err
 	}
-	return writeJSONAtomic(dir, ManifestFile, r.Manifest)
+	// The renames above must reach the disk before the manifest does.
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if err := writeJSONAtomic(dir, ManifestFile, r.Manifest); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir flushes the directory entries of dir, which makes renames in it
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Load reads the files written by Save from dir. It checks that the encoder

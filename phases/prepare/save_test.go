@@ -168,3 +168,40 @@ func write(t *testing.T, dir, name, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSaveFailureDropsManifest makes the write of val.csv fail after an
+// earlier save and checks that no manifest is left to vouch for the mixed
+// files.
+func TestSaveFailureDropsManifest(t *testing.T) {
+	res, err := Run(context.Background(), Input{Data: readFile(t, samplePath)}, DefaultConfig(), discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := res.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	// A non-empty directory named val.csv makes the rename fail.
+	remove(t, dir, "val.csv")
+	if err := os.MkdirAll(filepath.Join(dir, "val.csv", "block"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Save(dir); err == nil {
+		t.Fatal("save over a directory named val.csv succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !os.IsNotExist(err) {
+		t.Errorf("manifest still present after a failed save (stat error %v)", err)
+	}
+	if _, err := Load(dir); err == nil {
+		t.Error("load succeeded after a failed save")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}

@@ -150,11 +150,13 @@ func ibsGrid(time, event []float64, points int, fu followUp) (grid TimeGrid, ok 
 	if len(eventTimes) == 0 {
 		return TimeGrid{}, false
 	}
+
 	slices.Sort(eventTimes)
 	lo := max(quantileSorted(eventTimes, 0.05), fu.min)
 	hi := quantileSorted(eventTimes, 0.95)
 	if !fu.contains(hi) {
-		// The largest observed time strictly inside the range.
+		// Move the upper end to the largest observed time strictly inside
+		// the range.
 		grid.Clipped = true
 		hi = math.Inf(-1)
 		for _, t := range time {
@@ -166,6 +168,7 @@ func ibsGrid(time, event []float64, points int, fu followUp) (grid TimeGrid, ok 
 	if !(hi > lo) || !fu.contains(lo) {
 		return grid, false
 	}
+
 	grid.Times = make([]float64, points)
 	for k := range grid.Times {
 		grid.Times[k] = lo + (hi-lo)*float64(k)/float64(points-1)

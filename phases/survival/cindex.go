@@ -116,7 +116,7 @@ func (f *fenwick) sum(rank int) int {
 	return s
 }
 
-// Interval is a closed interval [lower, upper]; it encodes as a JSON array.
+// Interval is a closed interval [lower, upper], encoded in JSON as an array.
 type Interval [2]float64
 
 // BootstrapCIndex returns the 95% percentile bootstrap interval of the

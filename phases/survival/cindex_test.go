@@ -32,10 +32,10 @@ func TestCIndexTieRules(t *testing.T) {
 		{"Empty", nil, nil, nil, 0, false},
 		{"NaNRisk", []float64{1, 2}, []float64{1, 1}, []float64{math.NaN(), 1}, 0, false},
 		// Rows (time, event, risk): (1,E,.9) (2,E,.5) (2,C,.7) (3,E,.5) (4,C,.1).
-		// Comparable pairs: the first row with the four others (4
-		// concordant); row 2 with row 3 (equal time, discordant), row 4
-		// (tied risk) and row 5 (concordant); row 4 with row 5
-		// (concordant). C = (6 + 1/2) / 8.
+		// Row 1 is comparable with the four others and concordant with
+		// all. Row 2 is discordant with row 3 (equal time), tied with
+		// row 4 and concordant with row 5. Row 4 is concordant with
+		// row 5. So C = (6 + 1/2) / 8.
 		{"Mixed", []float64{1, 2, 2, 3, 4}, []float64{1, 1, 0, 1, 0},
 			[]float64{0.9, 0.5, 0.7, 0.5, 0.1}, 6.5 / 8, true},
 	}

@@ -11,7 +11,7 @@ import (
 
 // forbiddenPrefixes are the feature-name prefixes that leak the CLV
 // target: tenure is the survival time, MonthlyCharges a factor of CLV6,
-// and TotalCharges is about tenure x MonthlyCharges.
+// and TotalCharges is close to tenure x MonthlyCharges.
 var forbiddenPrefixes = []string{dataset.ColTenure, dataset.ColMonthlyCharges, dataset.ColTotalCharges}
 
 // AuditLeakage returns an error wrapping ErrLeakage that names every
@@ -103,8 +103,9 @@ type Segment struct {
 	// "low_risk_high_clv" or "low_risk_low_clv".
 	Name  string `json:"name"`
 	Count int    `json:"count"`
-	// MeanCLVPred and MeanCLVActual are in dollars, nil for an empty
-	// segment; MeanS6 is the mean clipped survival at the horizon.
+	// MeanCLVPred and MeanCLVActual are in dollars. MeanS6 is the mean
+	// clipped survival at the horizon. All three are nil for an empty
+	// segment.
 	MeanCLVPred   *float64 `json:"mean_clv_pred,omitempty"`
 	MeanCLVActual *float64 `json:"mean_clv_actual,omitempty"`
 	MeanS6        *float64 `json:"mean_s6,omitempty"`

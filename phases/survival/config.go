@@ -22,10 +22,10 @@ const (
 	CLVRidgeAlphaDefault   = 1.0
 )
 
-// Config holds the settings of Phase 2. The zero value is not usable; start
-// from DefaultConfig.
+// Config holds the settings of Phase 2. The zero value is not usable, so
+// start from DefaultConfig.
 type Config struct {
-	// Lambda is the ridge strength on standardised Cox coefficients; the
+	// Lambda is the ridge strength on standardised Cox coefficients. The
 	// penalty is (n Lambda / 2) ||b||^2 with n training rows. Default 0.1.
 	// Zero is allowed but fails on collinear columns with ErrSingular.
 	Lambda float64
@@ -37,7 +37,7 @@ type Config struct {
 	// HorizonMonths is the horizon of the survival probability used for
 	// CLV, the Brier score and the calibration table. Default 6.
 	HorizonMonths float64
-	// Bootstrap is the number of resamples for the C-index interval; 0
+	// Bootstrap is the number of resamples for the C-index interval, and 0
 	// skips the interval. Default 200.
 	Bootstrap int
 	// Seed seeds the PCG generator of the bootstrap. Default 42.

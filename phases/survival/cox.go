@@ -165,8 +165,7 @@ func newton(ctx context.Context, d *coxData, nLambda float64, cfg Config, log *s
 		}
 
 		// Step halving: accept the first step that does not decrease the
-		// objective; a step that never does means b is already optimal to
-		// floating-point precision.
+		// objective.
 		step, newPen := 1.0, math.Inf(-1)
 		for halving := 0; halving <= 30; halving++ {
 			for j := range trial {
@@ -181,9 +180,13 @@ func newton(ctx context.Context, d *coxData, nLambda float64, cfg Config, log *s
 		}
 		fit.iterations++
 		if !(newPen >= curPen) {
+			// No step of 2^-30 or more ascends. That is the optimum to
+			// floating-point precision only if Newton predicted a gain,
+			// grad.delta / 2, below the tolerance.
 			fit.lastChange = 0
-			fit.converged = true
-			log.Debug("cox newton step found no ascent", "iteration", fit.iterations)
+			fit.converged = dot(cur.grad, delta)/2 < cfg.Tol
+			log.Debug("cox newton step found no ascent", "iteration", fit.iterations,
+				"predicted_gain", dot(cur.grad, delta)/2)
 			break
 		}
 		copy(b, trial)
@@ -202,6 +205,9 @@ func newton(ctx context.Context, d *coxData, nLambda float64, cfg Config, log *s
 	if !fit.converged {
 		log.Warn("cox newton did not converge", "iterations", fit.iterations, "last_change", fit.lastChange,
 			"tolerance", cfg.Tol)
+	}
+	if err := checkFinite("coefficient", b); err != nil {
+		return newtonFit{}, err
 	}
 	fit.b = b
 	fit.info = cur.info

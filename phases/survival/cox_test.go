@@ -70,6 +70,7 @@ func TestEfronDerivativesFiniteDifference(t *testing.T) {
 			event[i] = 1
 		}
 	}
+
 	d := newCoxData(z, n, p, time, event)
 	b := []float64{0.3, -0.5, 0.2}
 	e := d.evaluate(b, true)
@@ -254,6 +255,7 @@ func TestFitCoxCollinear(t *testing.T) {
 		if err != nil {
 			t.Fatalf("FitCox: %v", err)
 		}
+
 		// x_copy repeats x and gender_Male is 1 - gender_Female, so each
 		// is aliased given the column before it, and all four are
 		// collinear.

@@ -80,8 +80,8 @@ type coxEval struct {
 }
 
 // linearPredictor returns eta_i = z_i.b for the sorted rows and the
-// largest eta, which the sums subtract before exponentiating so that
-// exp never overflows.
+// largest eta. The sums use exp(eta_i - shift), which is at most 1 and so
+// cannot overflow.
 func (d *coxData) linearPredictor(b []float64) (eta []float64, shift float64) {
 	eta = make([]float64, d.n)
 	shift = math.Inf(-1)

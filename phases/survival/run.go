@@ -16,7 +16,7 @@ type Predictions struct {
 	IDs []string
 	// S6 is S(horizon | x) clipped to [SurvivalMin, SurvivalMax].
 	S6 []float64
-	// Risk is the Cox linear predictor; higher means earlier churn.
+	// Risk is the Cox linear predictor. A higher value means earlier churn.
 	Risk []float64
 	// CLVActual is the target S6 x MonthlyCharges x horizon and CLVPred
 	// the regression model's prediction of it, both in dollars.
@@ -28,8 +28,8 @@ type Predictions struct {
 func (p *Predictions) Len() int { return len(p.IDs) }
 
 // Metrics are the evaluation figures of Phase 2. Maps are keyed by split
-// name; a metric that is undefined for a split has no key, so no NaN
-// reaches JSON, and Undefined says why.
+// name. A metric that is undefined for a split has no key, so no NaN
+// reaches JSON, and CoxMetrics.Undefined gives the reason.
 type Metrics struct {
 	Cox      CoxMetrics `json:"cox"`
 	CLV      CLVMetrics `json:"clv"`
@@ -39,7 +39,7 @@ type Metrics struct {
 // CoxMetrics are the survival metrics of the Cox model.
 type CoxMetrics struct {
 	// HorizonMonths is the time of the Brier score and the calibration
-	// table. The JSON keys say 6m because 6 months is the default horizon.
+	// table. The JSON keys contain 6m because 6 months is the default.
 	HorizonMonths float64 `json:"horizon_months"`
 	// CIndex is Harrell's C on train, val and test.
 	CIndex map[string]float64 `json:"c_index"`
