@@ -38,7 +38,7 @@ type OptimizeFiles struct {
 	Summary   string `json:"summary"`
 }
 
-// OptimizeResult is the answer of POST /phase4/optimize.
+// OptimizeResult is the response body of POST /phase4/optimize.
 type OptimizeResult struct {
 	Status  string          `json:"status"` // always "complete"
 	Split   string          `json:"split"`
@@ -56,7 +56,7 @@ type OptimizeResult struct {
 	DurationMS float64           `json:"duration_ms"`
 }
 
-// Optimizer answers budget optimisations from the artifacts of the latest
+// Optimizer solves budget optimisations on the artifacts of the latest
 // completed run. Scores are read once per run and split and then shared by
 // concurrent calls, which only read them.
 type Optimizer struct {
