@@ -2,6 +2,7 @@ package optimize
 
 import (
 	"context"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -11,11 +12,17 @@ import (
 // Items are branched on in v/cost order, taking before skipping, so the
 // undecided items of a node are always a suffix of that order. The upper
 // bound of a node is its net value plus the LP relaxation (fractional
-// knapsack) of the suffix, which prefix sums give in O(log n). A node is cut
-// when the bound cannot beat the incumbent, or when the segment minimums
-// still open cannot be met by the cheapest remaining members of their
-// segments within the remaining budget. The greedy selection is the first
-// incumbent.
+// knapsack) of the undecided items. A node is cut when that bound cannot
+// beat the incumbent, or when the open segment minimums cannot be met by
+// the cheapest remaining members of their segments within the remaining
+// budget. The greedy selection is the first incumbent.
+//
+// Dominance: customers with the same segment and cost form a class, and
+// the order visits a class by value descending. Once a node skips a member
+// of a class, it skips the rest of the class too, because swapping a later
+// member for the skipped one keeps cost and segment counts and does not
+// lower the value. With the default costs there are only three classes, so
+// this turns the search into a choice of how many to take per class.
 //
 // The search stops at Config.TimeLimit. Every node left open then adds its
 // bound, so the reported Bound is the largest bound of any unexplored
@@ -54,6 +61,12 @@ type search struct {
 	remaining [numSegments][]int
 	cheapest  [numSegments][]int64
 
+	// class[i] is the class of customer i; closed[c] is set while the
+	// current node skips the rest of class c. closedCount counts them.
+	class       []int
+	closed      []bool
+	closedCount int
+
 	chosen []bool
 	net    int64
 	need   [numSegments]int
@@ -73,8 +86,39 @@ func newSearch(ctx context.Context, p *problem, budgetCents int64, deadline time
 	n := len(p.order)
 	s := &search{p: p, chosen: make([]bool, n), ctx: ctx, deadline: deadline, need: p.minimum}
 	s.prefixCost, s.prefixNet = p.prefixSums()
+	s.buildSuffixMinimums()
 
-	// Walk the order backwards, keeping the m cheapest costs per segment.
+	type key struct {
+		segment Segment
+		cost    int64
+	}
+	classes := make(map[key]int)
+	s.class = make([]int, n)
+	for i, c := range p.customers {
+		k := key{c.Segment, c.CostCents}
+		id, ok := classes[k]
+		if !ok {
+			id = len(classes)
+			classes[k] = id
+		}
+		s.class[i] = id
+	}
+	s.closed = make([]bool, len(classes))
+
+	s.best = greedySelect(p, budgetCents)
+	for i, ok := range s.best {
+		if ok {
+			s.bestNet += p.customers[i].NetCents()
+		}
+	}
+	return s
+}
+
+// buildSuffixMinimums fills remaining and cheapest by walking the order
+// backwards and keeping the m cheapest costs seen per segment.
+func (s *search) buildSuffixMinimums() {
+	p := s.p
+	n := len(p.order)
 	var kept [numSegments][]int64
 	for seg := range numSegments {
 		s.remaining[seg] = make([]int, n+1)
@@ -83,13 +127,12 @@ func newSearch(ctx context.Context, p *problem, budgetCents int64, deadline time
 	for pos := n; pos >= 0; pos-- {
 		if pos < n {
 			c := p.customers[p.order[pos]]
-			seg := c.Segment
-			m := p.minimum[seg]
-			at, _ := slices.BinarySearch(kept[seg], c.CostCents)
+			m := p.minimum[c.Segment]
+			at, _ := slices.BinarySearch(kept[c.Segment], c.CostCents)
 			if at < m {
-				kept[seg] = slices.Insert(kept[seg], at, c.CostCents)
-				if len(kept[seg]) > m {
-					kept[seg] = kept[seg][:m]
+				kept[c.Segment] = slices.Insert(kept[c.Segment], at, c.CostCents)
+				if len(kept[c.Segment]) > m {
+					kept[c.Segment] = kept[c.Segment][:m]
 				}
 			}
 		}
@@ -108,18 +151,11 @@ func newSearch(ctx context.Context, p *problem, budgetCents int64, deadline time
 			s.remaining[p.customers[p.order[pos]].Segment][pos]++
 		}
 	}
-
-	s.best = greedySelect(p, budgetCents)
-	for i, ok := range s.best {
-		if ok {
-			s.bestNet += p.customers[i].NetCents()
-		}
-	}
-	return s
 }
 
-// canMeetMinimums reports whether the open minimums can still be met from
-// order[pos:] within rest cents.
+// canMeetMinimums reports whether the open minimums could still be met
+// from order[pos:] within rest cents. It ignores closed classes, so it is
+// a relaxation: false proves that the node has no valid completion.
 func (s *search) canMeetMinimums(pos int, rest int64) bool {
 	var cost int64
 	for seg := range numSegments {
@@ -145,11 +181,41 @@ func (s *search) record() {
 	}
 }
 
+// relaxation returns the floor of the LP-relaxation value of the open
+// items of order[pos:] with capacity rest, and whether all of them fit.
+func (s *search) relaxation(pos int, rest int64) (int64, bool) {
+	n := len(s.p.order)
+	if s.closedCount == 0 {
+		return lpBound(s.p, s.prefixCost, s.prefixNet, pos, rest), s.prefixCost[n]-s.prefixCost[pos] <= rest
+	}
+	var total int64
+	for _, i := range s.p.order[pos:] {
+		if s.closed[s.class[i]] {
+			continue
+		}
+		c := s.p.customers[i]
+		if c.CostCents > rest {
+			// rest < cost, so the quotient is below the net value.
+			hi, lo := bits.Mul64(uint64(rest), uint64(c.NetCents()))
+			q, _ := bits.Div64(hi, lo, uint64(c.CostCents))
+			return total + int64(q), false
+		}
+		rest -= c.CostCents
+		total += c.NetCents()
+	}
+	return total, true
+}
+
 func (s *search) dfs(pos int, rest int64) {
+	order := s.p.order
+	for pos < len(order) && s.closed[s.class[order[pos]]] {
+		pos++
+	}
 	if !s.canMeetMinimums(pos, rest) {
 		return
 	}
-	bound := s.net + lpBound(s.p, s.prefixCost, s.prefixNet, pos, rest)
+	relaxed, allFit := s.relaxation(pos, rest)
+	bound := s.net + relaxed
 	s.nodes++
 	if s.nodes%1024 == 0 && !s.stopped {
 		s.ctxErr = s.ctx.Err()
@@ -160,25 +226,17 @@ func (s *search) dfs(pos int, rest int64) {
 		return
 	}
 	s.record()
-	if pos == len(s.p.order) || bound <= s.bestNet {
+	if pos == len(order) || bound <= s.bestNet {
+		return
+	}
+	if allFit {
+		// Every net value is positive, so taking all open items is the
+		// best completion; it is valid when it meets the minimums.
+		s.takeAllOpen(pos, bound)
 		return
 	}
 
-	// When the whole suffix fits, taking all of it is best: every net
-	// value is positive, and the feasibility check above guarantees that
-	// the suffix holds enough members of each open segment.
-	if s.prefixCost[len(s.p.order)]-s.prefixCost[pos] <= rest {
-		if bound > s.bestNet {
-			copy(s.best, s.chosen)
-			for _, i := range s.p.order[pos:] {
-				s.best[i] = true
-			}
-			s.bestNet = bound
-		}
-		return
-	}
-
-	i := s.p.order[pos]
+	i := order[pos]
 	c := s.p.customers[i]
 	if c.CostCents <= rest {
 		s.chosen[i] = true
@@ -194,5 +252,33 @@ func (s *search) dfs(pos int, rest int64) {
 		s.net -= c.NetCents()
 		s.chosen[i] = false
 	}
+
+	cls := s.class[i]
+	s.closed[cls] = true
+	s.closedCount++
 	s.dfs(pos+1, rest)
+	s.closed[cls] = false
+	s.closedCount--
+}
+
+// takeAllOpen records the current selection plus every open item of
+// order[pos:] as the incumbent when it meets the minimums. total is its
+// net value.
+func (s *search) takeAllOpen(pos int, total int64) {
+	need := s.need
+	for _, i := range s.p.order[pos:] {
+		if seg := s.p.customers[i].Segment; !s.closed[s.class[i]] && need[seg] > 0 {
+			need[seg]--
+		}
+	}
+	if need != [numSegments]int{} || total <= s.bestNet {
+		return
+	}
+	copy(s.best, s.chosen)
+	for _, i := range s.p.order[pos:] {
+		if !s.closed[s.class[i]] {
+			s.best[i] = true
+		}
+	}
+	s.bestNet = total
 }

@@ -122,17 +122,13 @@ func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, 
 	if len(table.ExtraColumns) > 0 {
 		log.Info("ignoring extra columns", "columns", table.ExtraColumns)
 	}
-	var warnings []string
-	if table.BlankTenure > 0 {
-		warnings = append(warnings, fmt.Sprintf("tenure is blank on %d rows; they were set to 0 months", table.BlankTenure))
-	}
 
 	// Split.
 	churned := make([]bool, len(table.Records))
 	for i, r := range table.Records {
 		churned[i] = r.Churned
 	}
-	idx := make(map[string][]int, 3)
+	idx := make(map[string][]int, len(dataset.Splits))
 	idx[dataset.Train], idx[dataset.Val], idx[dataset.Test] = stratifiedSplit(churned, cfg.HoldoutFraction, cfg.Seed)
 	if err := checkClassCounts(churned, idx); err != nil {
 		return nil, fmt.Errorf("split %s by churn: %w", name, err)
@@ -142,20 +138,47 @@ func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, 
 	}
 
 	// Fit on training rows only, then encode every split.
-	rows := make(map[string][]Record, 3)
+	rows := make(map[string][]Record, len(dataset.Splits))
 	for _, s := range dataset.Splits {
 		for _, i := range idx[s] {
 			rows[s] = append(rows[s], table.Records[i])
 		}
 	}
-	enc, fitWarnings := FitEncoder(rows[dataset.Train])
-	warnings = append(warnings, fitWarnings...)
-	frames := make(map[string]*dataset.Frame, 3)
+	enc, frames, encodeWarnings, err := encode(rows)
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Result{
+		Train:    frames[dataset.Train],
+		Val:      frames[dataset.Val],
+		Test:     frames[dataset.Test],
+		Encoder:  enc,
+		Manifest: newManifest(in, cfg, table, enc),
+	}
+	if table.BlankTenure > 0 {
+		res.Manifest.Warnings = append(res.Manifest.Warnings,
+			fmt.Sprintf("tenure is blank on %d rows; they were set to 0 months", table.BlankTenure))
+	}
+	res.Manifest.Warnings = append(res.Manifest.Warnings, encodeWarnings...)
+	for _, s := range dataset.Splits {
+		res.Manifest.Splits = append(res.Manifest.Splits, summarize(s, frames[s]))
+	}
+	logSummary(log, res)
+	return res, nil
+}
+
+// encode fits the encoder on the training rows and encodes every split. It
+// returns warnings for imputed values, categories unseen in training and
+// columns without training values.
+func encode(rows map[string][]Record) (*Encoder, map[string]*dataset.Frame, []string, error) {
+	enc, warnings := FitEncoder(rows[dataset.Train])
+	frames := make(map[string]*dataset.Frame, len(dataset.Splits))
 	imputed := make(map[string]int)
 	for _, s := range dataset.Splits {
 		f, stats, err := enc.Transform(rows[s])
 		if err != nil {
-			return nil, fmt.Errorf("encode %s split: %w", s, err)
+			return nil, nil, nil, fmt.Errorf("encode %s split: %w", s, err)
 		}
 		frames[s] = f
 		for col, n := range stats.Imputed {
@@ -166,33 +189,28 @@ func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, 
 		}
 	}
 	warnings = append(warnings, imputedWarnings(enc, imputed)...)
+	return enc, frames, warnings, nil
+}
 
+// newManifest fills the manifest fields known before the splits are
+// summarized. Warnings and ExtraColumns are empty, not nil, so that the
+// JSON shows [].
+func newManifest(in Input, cfg Config, table *Table, enc *Encoder) Manifest {
 	sum := sha256.Sum256(in.Data)
-	res := &Result{
-		Train:   frames[dataset.Train],
-		Val:     frames[dataset.Val],
-		Test:    frames[dataset.Test],
-		Encoder: enc,
-		Manifest: Manifest{
-			InputPath:         in.Path,
-			InputSHA256:       hex.EncodeToString(sum[:]),
-			InputRows:         len(table.Records),
-			Seed:              cfg.Seed,
-			HoldoutFraction:   cfg.HoldoutFraction,
-			FeatureCount:      len(enc.Features),
-			FeatureNames:      slices.Clone(enc.Features),
-			ExtraColumns:      append([]string{}, table.ExtraColumns...),
-			BlankTotalCharges: table.BlankTotalCharges,
-			Campaign:          table.Campaign,
-			CreatedAt:         time.Now().UTC().Truncate(time.Second),
-			Warnings:          append([]string{}, warnings...),
-		},
+	return Manifest{
+		InputPath:         in.Path,
+		InputSHA256:       hex.EncodeToString(sum[:]),
+		InputRows:         len(table.Records),
+		Seed:              cfg.Seed,
+		HoldoutFraction:   cfg.HoldoutFraction,
+		FeatureCount:      len(enc.Features),
+		FeatureNames:      slices.Clone(enc.Features),
+		ExtraColumns:      append([]string{}, table.ExtraColumns...),
+		BlankTotalCharges: table.BlankTotalCharges,
+		Campaign:          table.Campaign,
+		CreatedAt:         time.Now().UTC().Truncate(time.Second),
+		Warnings:          []string{},
 	}
-	for _, s := range dataset.Splits {
-		res.Manifest.Splits = append(res.Manifest.Splits, summarize(s, frames[s]))
-	}
-	logSummary(log, res)
-	return res, nil
 }
 
 // checkClassCounts returns an *InputError when a split has fewer than

@@ -103,7 +103,7 @@ func Read(data []byte) (*Table, error) {
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
-		return nil, fileError("invalid header line: %v", csvCause(err))
+		return nil, &InputError{Problems: []Problem{{Line: 1, Message: fmt.Sprintf("invalid header line: %v", csvCause(err))}}}
 	}
 	lay, err := readHeader(header)
 	if err != nil {

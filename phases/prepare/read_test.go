@@ -103,7 +103,7 @@ func TestReadFileErrors(t *testing.T) {
 		{"OnlySpace", " \n\r\n", "file is empty"},
 		{"InvalidUTF8", valid + "\xff\xfe,x\n", "line 5: invalid UTF-8 text"},
 		{"BareQuote", valid + "a,b\"c\n", "line 5: malformed CSV"},
-		{"BadHeaderQuote", "\"customerID\n", "invalid header line"},
+		{"BadHeaderQuote", "\"customerID\n", "line 1: invalid header line"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
