@@ -41,7 +41,7 @@ type Encoder struct {
 type TransformStats struct {
 	// Imputed counts missing values replaced by the training median or mode.
 	Imputed map[string]int
-	// Unseen counts categorical values that did not occur in training; they
+	// Unseen counts categorical values that did not occur in training. They
 	// are encoded as all zeros.
 	Unseen map[string]int
 }

@@ -9,8 +9,8 @@ import (
 // ErrInvalidInput matches every *InputError through errors.Is.
 var ErrInvalidInput = errors.New("invalid input")
 
-// maxProblems is the number of problems an InputError lists; the rest are
-// only counted.
+// maxProblems is the number of problems that an InputError lists. Further
+// problems are only counted.
 const maxProblems = 20
 
 // Problem is one defect of the input file.

@@ -22,14 +22,14 @@ type Record struct {
 	Churned    bool    // Churn was "Yes"
 	Tenure     float64 // months, 0 when the input was blank
 	// Numeric maps MonthlyCharges, SeniorCitizen and tenure to their values.
-	// A blank MonthlyCharges or SeniorCitizen has no entry; the encoder
+	// A blank MonthlyCharges or SeniorCitizen has no entry, and the encoder
 	// imputes it. Tenure always has an entry.
 	Numeric map[string]float64
 	// Categorical maps each of the 15 categorical columns to its value with
 	// surrounding spaces removed. A blank value has no entry.
 	Categorical map[string]string
-	// Campaign reports whether the file had treatment and retained columns;
-	// then Treatment and Retained are 0 or 1.
+	// Campaign reports whether the file had treatment and retained columns.
+	// Then Treatment and Retained are 0 or 1.
 	Campaign  bool
 	Treatment float64
 	Retained  float64
@@ -77,13 +77,13 @@ type layout struct {
 //
 //   - customerID: required and unique.
 //   - Churn: Yes or No.
-//   - tenure: months, 0 or more; a blank becomes 0 and is counted in
+//   - tenure: months, 0 or more. A blank becomes 0 and is counted in
 //     Table.BlankTenure.
 //   - MonthlyCharges: dollars, 0 or more, or blank (imputed later).
 //   - SeniorCitizen: 0, 1 or blank (imputed later).
-//   - TotalCharges: optional column; dollars, 0 or more, or blank.
-//   - treatment and retained: optional, but both or neither; 0 or 1.
-//   - the categorical columns: any text; blank is imputed later.
+//   - TotalCharges (optional column): dollars, 0 or more, or blank.
+//   - treatment and retained (optional, both or neither): 0 or 1.
+//   - the categorical columns: any text, or blank (imputed later).
 //
 // Each defect becomes a Problem with its line number. A file with problems
 // returns an *InputError that matches ErrInvalidInput and lists the first

@@ -6,8 +6,8 @@ import (
 	"slices"
 )
 
-// pcgStream is the second PCG word of the split generator; the seed from
-// Config is the first. Changing it changes every split.
+// pcgStream is the second seed word of the PCG generator of the split, the
+// first being Config.Seed. Changing it changes every split.
 const pcgStream = 0x70726570 // "prep"
 
 // minPerClass is the smallest number of churned and of retained customers
