@@ -17,7 +17,7 @@ const minParallelWork = 16384
 
 // buildHist fills the slots of the listed features in hist with the sums of
 // grad over rows. rows nil means every row in order. The features are
-// shared out between up to threads goroutines; each feature's sums are
+// shared out between up to threads goroutines. Each feature's sums are
 // taken in row order by one goroutine, so the result does not depend on
 // threads.
 func buildHist(d *binnedData, grad []gradPair, rows []int32, features []int, hist []histBin, threads int) {
@@ -28,33 +28,72 @@ func buildHist(d *binnedData, grad []gradPair, rows []int32, features []int, his
 	if count*len(features) < minParallelWork {
 		threads = 1
 	}
+	all := len(features) == d.p
 	parallelFor(len(features), threads, func(lo, hi int) {
-		feats := features[lo:hi]
-		offset := make([]int, len(feats))
-		for k, f := range feats {
-			offset[k] = d.offset[f]
+		for _, f := range features[lo:hi] {
 			clear(hist[d.offset[f]:d.offset[f+1]])
 		}
-		add := func(r int) {
-			gp := grad[r]
-			codes := d.codes[r*d.p : (r+1)*d.p]
-			for k, f := range feats {
-				b := &hist[offset[k]+int(codes[f])]
-				b.g += gp.g
-				b.h += gp.h
-				b.n++
-			}
-		}
-		if rows == nil {
-			for r := 0; r < d.n; r++ {
-				add(r)
-			}
+		if all {
+			// features is 0..p-1, so the chunk is the column range [lo, hi).
+			histRange(d, grad, rows, lo, hi, hist)
 			return
 		}
-		for _, r := range rows {
-			add(int(r))
-		}
+		histList(d, grad, rows, features[lo:hi], hist)
 	})
+}
+
+// histRange adds grad over rows to hist for features lo..hi-1.
+func histRange(d *binnedData, grad []gradPair, rows []int32, lo, hi int, hist []histBin) {
+	offset := d.offset[lo:hi]
+	p := d.p
+	add := func(r int) {
+		gp := grad[r]
+		codes := d.codes[r*p+lo : r*p+hi]
+		offset := offset[:len(codes)]
+		for k, c := range codes {
+			b := &hist[offset[k]+int(c)]
+			b.g += gp.g
+			b.h += gp.h
+			b.n++
+		}
+	}
+	if rows == nil {
+		for r := 0; r < d.n; r++ {
+			add(r)
+		}
+		return
+	}
+	for _, r := range rows {
+		add(int(r))
+	}
+}
+
+// histList adds grad over rows to hist for the listed features.
+func histList(d *binnedData, grad []gradPair, rows []int32, features []int, hist []histBin) {
+	offset := make([]int, len(features))
+	for k, f := range features {
+		offset[k] = d.offset[f]
+	}
+	p := d.p
+	add := func(r int) {
+		gp := grad[r]
+		codes := d.codes[r*p : (r+1)*p]
+		for k, f := range features {
+			b := &hist[offset[k]+int(codes[f])]
+			b.g += gp.g
+			b.h += gp.h
+			b.n++
+		}
+	}
+	if rows == nil {
+		for r := 0; r < d.n; r++ {
+			add(r)
+		}
+		return
+	}
+	for _, r := range rows {
+		add(int(r))
+	}
 }
 
 // subtractHist sets big to big - small on the slots of the listed features.

@@ -216,8 +216,9 @@ func (s *search) dfs(pos int, rest int64) {
 	}
 	relaxed, allFit := s.relaxation(pos, rest)
 	bound := s.net + relaxed
+	// Check the clock at the first node and then every 1024 nodes.
 	s.nodes++
-	if s.nodes%1024 == 0 && !s.stopped {
+	if s.nodes%1024 == 1 && !s.stopped {
 		s.ctxErr = s.ctx.Err()
 		s.stopped = s.ctxErr != nil || time.Now().After(s.deadline)
 	}

@@ -59,7 +59,8 @@ func (s Segment) String() string {
 // MarshalJSON encodes the segment as its name.
 func (s Segment) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// Status tells whether a customer can be selected, and if not, why.
+// Status is the eligibility of a customer: eligible, or the reason for
+// its exclusion.
 type Status int
 
 // Customer statuses. A customer gets the first status that applies, in the

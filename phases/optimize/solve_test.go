@@ -511,3 +511,61 @@ func syntheticCustomers(rng *rand.Rand, n int, offGrid bool) []Customer {
 	}
 	return out
 }
+
+// TestBranchAndBoundMatchesDP compares the two exact methods on instances
+// too large for brute force, with the grid costs, off-grid costs and
+// per-customer costs, and minimums 1 and 5.
+func TestBranchAndBoundMatchesDP(t *testing.T) {
+	budgets := []int64{2_000, 50_000, 150_000, 400_000}
+	for _, tt := range []struct {
+		name    string
+		offGrid bool
+		random  bool
+		k       int
+	}{
+		{"GridCosts", false, false, 1},
+		{"OffGridCosts", true, false, 5},
+		{"RandomCosts", false, true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(12, 13))
+			customers := syntheticCustomers(rng, 300, tt.offGrid)
+			if tt.random {
+				for i := range customers {
+					customers[i].CostCents = 700 + rng.Int64N(900)
+					customers[i].ValueCents = customers[i].CostCents + 1 + rng.Int64N(4000)
+				}
+			}
+			cfg := DefaultConfig()
+			cfg.MinPerSegment = tt.k
+			cfg.MaxCells = 1e10
+			dp, err := SolveExactSweep(customers, budgets, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.MaxCells = 1
+			bb, err := SolveExactSweep(customers, budgets, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, b := range budgets {
+				if dp[k].Solver != SolverDP || bb[k].Solver != SolverBranchAndBound {
+					t.Fatalf("budget %d: solvers %s and %s", b, dp[k].Solver, bb[k].Solver)
+				}
+				if (dp[k].Infeasible == nil) != (bb[k].Infeasible == nil) {
+					t.Errorf("budget %d: dp infeasible %v, branch and bound infeasible %v", b, dp[k].Infeasible, bb[k].Infeasible)
+					continue
+				}
+				if dp[k].Infeasible != nil {
+					continue
+				}
+				if dp[k].NetCents != bb[k].NetCents || !bb[k].Optimal {
+					t.Errorf("budget %d: dp net %d cents, branch and bound %d (optimal %v)", b, dp[k].NetCents, bb[k].NetCents, bb[k].Optimal)
+				}
+			}
+			if dp[0].Infeasible == nil {
+				t.Errorf("budget %d should not cover the minimums", budgets[0])
+			}
+		})
+	}
+}
