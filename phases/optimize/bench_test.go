@@ -59,8 +59,8 @@ func BenchmarkExactSweep(b *testing.B) {
 }
 
 // BenchmarkExactOffGrid uses costs of 1037, 999 and 1501 cents (gcd 1).
-// The table for 5,000 customers exceeds the default MaxCells, so that case
-// measures branch and bound.
+// The tables for both sizes exceed the default MaxCells, so both cases
+// measure branch and bound.
 func BenchmarkExactOffGrid(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		customers := syntheticCustomers(rand.New(rand.NewPCG(11, uint64(n))), n, true)

@@ -61,8 +61,9 @@ type search struct {
 	remaining [numSegments][]int
 	cheapest  [numSegments][]int64
 
-	// class[i] is the class of customer i; closed[c] is set while the
-	// current node skips the rest of class c. closedCount counts them.
+	// class[i] is the class of customer i. closed[c] is set while the
+	// current node skips the rest of class c, and closedCount counts the
+	// closed classes.
 	class       []int
 	closed      []bool
 	closedCount int
@@ -119,7 +120,7 @@ func newSearch(ctx context.Context, p *problem, budgetCents int64, deadline time
 func (s *search) buildSuffixMinimums() {
 	p := s.p
 	n := len(p.order)
-	var kept [numSegments][]int64
+	var cheapestSoFar [numSegments][]int64
 	for seg := range numSegments {
 		s.remaining[seg] = make([]int, n+1)
 		s.cheapest[seg] = make([]int64, (n+1)*p.minimum[seg])
@@ -128,11 +129,11 @@ func (s *search) buildSuffixMinimums() {
 		if pos < n {
 			c := p.customers[p.order[pos]]
 			m := p.minimum[c.Segment]
-			at, _ := slices.BinarySearch(kept[c.Segment], c.CostCents)
+			at, _ := slices.BinarySearch(cheapestSoFar[c.Segment], c.CostCents)
 			if at < m {
-				kept[c.Segment] = slices.Insert(kept[c.Segment], at, c.CostCents)
-				if len(kept[c.Segment]) > m {
-					kept[c.Segment] = kept[c.Segment][:m]
+				cheapestSoFar[c.Segment] = slices.Insert(cheapestSoFar[c.Segment], at, c.CostCents)
+				if len(cheapestSoFar[c.Segment]) > m {
+					cheapestSoFar[c.Segment] = cheapestSoFar[c.Segment][:m]
 				}
 			}
 		}
@@ -142,7 +143,7 @@ func (s *search) buildSuffixMinimums() {
 			}
 			m := p.minimum[seg]
 			var sum int64
-			for j, cost := range kept[seg] {
+			for j, cost := range cheapestSoFar[seg] {
 				sum += cost
 				s.cheapest[seg][pos*m+j] = sum
 			}

@@ -37,7 +37,7 @@ const (
 	MaxBudgetCents = 1_000_000_000_000_000
 )
 
-// Config holds the settings of Phase 4.
+// Config contains the settings of Phase 4.
 type Config struct {
 	// CostNewCents, CostMidCents and CostLongCents are the treatment costs
 	// in cents of the new (tenure < 12 months), mid (12 to 35 months) and
@@ -59,7 +59,7 @@ type Config struct {
 	// eligible customers must have all of them selected. Default 1.
 	MinPerSegment int
 
-	// MaxCells limits the size of the exact dynamic program; above it the
+	// MaxCells limits the size of the exact dynamic program. Above it the
 	// exact solver uses branch and bound. Cells are counted as
 	// Σ over segments of items × (budget units + 1) × (k + 1) choice bits,
 	// plus 64 cells per int64 value entry, so one cell is one bit. With

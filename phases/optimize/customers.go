@@ -10,8 +10,8 @@ import (
 	"github.com/ecomopti/ecomopti/phases/dataset"
 )
 
-// Segment is a tenure segment. It sets the treatment cost and carries its
-// own minimum number of selected customers.
+// Segment is a tenure segment. Each segment has its own treatment cost and
+// its own minimum number of selected customers.
 type Segment int
 
 // Tenure segments, in increasing tenure.

@@ -119,7 +119,7 @@ type knapsack struct {
 	final []int64
 }
 
-// knapsackSegment holds the items of one segment and its backtracking bits.
+// knapsackSegment contains the items of one segment and its backtracking bits.
 type knapsackSegment struct {
 	items []int // customer indices
 	k     int   // effective minimum, the top count level
@@ -196,7 +196,7 @@ func (ks *knapsack) run(ctx context.Context) error {
 
 // addItem updates the levels of one segment in place for item i at
 // position idx. Levels run from k down and units from high to low, so every
-// read at unit j-w still sees the table from before the item.
+// read at unit j-w gets the value from before the item.
 func (ks *knapsack) addItem(seg *knapsackSegment, table [][]int64, idx, i int) {
 	w := ks.weight(i)
 	net := ks.p.customers[i].NetCents()

@@ -43,7 +43,7 @@ func (r *Report) WriteFiles(dir, stem string) (Files, error) {
 		return Files{}, fmt.Errorf("write optimize files: invalid file stem %q, expected a name without path separators", stem)
 	}
 	if r.customers == nil {
-		return Files{}, errors.New("write optimize files: report has no customers; it must come from Optimize, not from decoded JSON")
+		return Files{}, errors.New("write optimize files: report has no customers, because it was decoded from JSON rather than built by Optimize")
 	}
 	f := Files{
 		CRMExport: filepath.Join(dir, stem+"_crm_export.csv"),

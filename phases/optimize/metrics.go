@@ -46,6 +46,7 @@ func ComputeMetrics(customers []Customer, sol *Solution, ex Exclusions) Metrics 
 	for _, s := range Segments {
 		m.SegmentCounts[s.String()] = 0
 	}
+
 	var cost, value int64
 	for _, i := range sol.Selected {
 		c := customers[i]
@@ -53,11 +54,14 @@ func ComputeMetrics(customers []Customer, sol *Solution, ex Exclusions) Metrics 
 		value += c.ValueCents
 		m.SegmentCounts[c.Segment.String()]++
 	}
+
 	m.CustomersSelected = len(sol.Selected)
 	m.TotalCost = dollars(cost)
 	m.IncrementalCLVImpact = dollars(value)
 	m.NetValue = dollars(value - cost)
 	m.NetProfit = m.NetValue
+
+	// Ratios stay 0 for an empty selection, so no NaN reaches the JSON.
 	if cost > 0 {
 		m.ROI = float64(value-cost) / float64(cost)
 		m.ValuePerDollar = float64(value) / float64(cost)

@@ -17,7 +17,7 @@ const (
 
 // Solution is a selection of customers for one budget.
 type Solution struct {
-	// Selected holds indices into the customers given to the solver, in
+	// Selected lists indices into the customers given to the solver, in
 	// increasing order. It is empty only when Infeasible is set.
 	Selected []int
 
@@ -34,12 +34,14 @@ type Solution struct {
 	// Gap is (Bound - net value) / Bound, 0 when Optimal is true.
 	Gap float64
 
-	Solver   string
+	Solver string
+	// Duration is the solve time. In a sweep it includes the time of the
+	// shared dynamic-programming table.
 	Duration time.Duration
 
 	// Infeasible is set, and Selected empty, when no selection fits the
 	// budget and meets the segment minimums. Only SolveExactSweep returns
-	// such solutions; the single-budget solvers return the error instead.
+	// such solutions, because the single-budget solvers return the error.
 	Infeasible *InfeasibleError
 }
 
@@ -72,14 +74,14 @@ func (e *InfeasibleError) Error() string {
 	budget := formatCents(e.BudgetCents)
 	needed := formatCents(e.NeededCents)
 	if len(e.Segments) == 0 {
-		return fmt.Sprintf("%v: budget %s is below the cheapest eligible treatment, %s in segment %s; raise the budget to at least %s",
+		return fmt.Sprintf("%v: budget %s is below the cheapest eligible treatment, %s in segment %s, so raise the budget to at least %s",
 			ErrInfeasible, budget, needed, e.Cheapest, needed)
 	}
 	parts := make([]string, len(e.Segments))
 	for i, s := range e.Segments {
 		parts[i] = fmt.Sprintf("%s needs %d for %s", s.Segment, s.Minimum, formatCents(s.CostCents))
 	}
-	return fmt.Sprintf("%v: budget %s cannot meet the segment minimums (%s), which cost %s in total; raise the budget to at least %s or lower the minimum per segment",
+	return fmt.Sprintf("%v: budget %s cannot meet the segment minimums (%s), which cost %s in total, so raise the budget to at least %s or lower the minimum per segment",
 		ErrInfeasible, budget, strings.Join(parts, ", "), needed, needed)
 }
 
@@ -177,9 +179,9 @@ func (p *problem) compareRank(i, j int) int {
 }
 
 // checkBudget returns an *InfeasibleError when no valid selection fits
-// the budget: the segment minimums cost more than the budget, or nothing is
-// affordable at all. A selection must be non-empty, because every eligible
-// customer adds value and an empty plan is no plan.
+// the budget: the segment minimums cost more than the budget, or no
+// customer is affordable at all. An empty selection does not count as
+// valid, so an empty campaign is never reported as a solution.
 func (p *problem) checkBudget(budgetCents int64) *InfeasibleError {
 	cheapest := p.customers[p.cheapest]
 	if p.minCost <= budgetCents && cheapest.CostCents <= budgetCents {

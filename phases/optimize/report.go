@@ -119,8 +119,8 @@ type Report struct {
 // reports the requested solver's selection with a comparison of the two.
 //
 // Errors: an invalid budget wraps ErrInvalidBudget, an unknown solver
-// ErrUnknownSolver, an unknown model ErrUnknownModel, a split with nobody
-// worth treating ErrNoEligible, and a budget that cannot meet the segment
+// ErrUnknownSolver, an unknown model ErrUnknownModel, a split with no
+// customer worth treating ErrNoEligible, and a budget that cannot meet the segment
 // minimums ErrInfeasible (as an *InfeasibleError). A done ctx returns
 // ctx.Err(), checked between steps and inside the solvers.
 func Optimize(ctx context.Context, s *dataset.Scores, req Request, cfg Config, log *slog.Logger) (*Report, error) {
@@ -255,8 +255,8 @@ func compare(greedy, exact *Solution) Comparison {
 		Exact:        summarise(exact),
 		NetValueGain: dollars(exact.NetCents - greedy.NetCents),
 	}
-	// Both net values are positive: every solution holds at least one
-	// customer and every eligible customer has v > cost.
+	// Both net values are positive, because every solution contains at
+	// least one customer and every eligible customer has v > cost.
 	c.GreedyShare = float64(greedy.NetCents) / float64(exact.NetCents)
 	return c
 }

@@ -20,7 +20,7 @@ import (
 
 var discard = slog.New(slog.DiscardHandler)
 
-// syntheticScores draws a Telco-sized-like scores table with n customers.
+// syntheticScores draws a scores table of n customers.
 // About a fifth churned, uplift ranges from -0.1 to 0.3 and CLV from $100
 // to $2,000, so every status occurs.
 func syntheticScores(seed uint64, n int) *dataset.Scores {

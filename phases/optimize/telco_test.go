@@ -12,8 +12,8 @@ import (
 )
 
 // telcoScores builds a scores table from the real Telco file: real IDs,
-// tenure and churn flags, with stand-in model outputs derived from the
-// monthly charges, since the real ones come from Phases 2 and 3:
+// tenure and churn flags, with stand-in model outputs because the real ones
+// come from Phases 2 and 3:
 //
 //	p0     = 0.05 + 0.5 × (contract is month-to-month)
 //	CLV    = 6 × MonthlyCharges dollars
