@@ -3,7 +3,6 @@ package gbt
 import (
 	"math"
 	"slices"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -166,26 +165,3 @@ func (d *binnedData) missingCode(f int) uint8 { return uint8(d.offset[f+1] - d.o
 
 // slots returns the total number of histogram slots over all features.
 func (d *binnedData) slots() int { return d.offset[d.p] }
-
-// parallelFor splits [0, n) into at most threads contiguous chunks and
-// runs fn on each chunk in its own goroutine, returning when all are done.
-// The result must not depend on how the range is split.
-func parallelFor(n, threads int, fn func(lo, hi int)) {
-	if threads > n {
-		threads = n
-	}
-	if threads <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for t := 0; t < threads; t++ {
-		lo, hi := t*n/threads, (t+1)*n/threads
-		if t == threads-1 {
-			fn(lo, hi)
-			continue
-		}
-		wg.Go(func() { fn(lo, hi) })
-	}
-	wg.Wait()
-}

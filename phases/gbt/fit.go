@@ -19,18 +19,14 @@ type FitOptions struct {
 	// model. The default is "x0", "x1", ...
 	FeatureNames []string
 	// ValidX and ValidY are a validation set, scored after every tree.
-	// Params.EarlyStoppingRounds needs them; without early stopping they
+	// Params.EarlyStoppingRounds needs them. Without early stopping they
 	// only fill Model.ValidLoss.
 	ValidX *mat.Dense
 	ValidY []float64
 }
 
-// pcgStream is the second PCG seed word; Params.Seed is the first.
+// pcgStream is the second PCG seed word, after Params.Seed.
 const pcgStream = 0x9e3779b97f4a7c15
-
-// minParallelRows is the row count from which per-row loops such as the
-// gradient update are shared out between goroutines.
-const minParallelRows = 8192
 
 // Fit grows a boosted tree ensemble on the rows of x with targets y, which
 // must be 0 or 1 for LossLogistic. x may contain NaN for missing values
@@ -54,7 +50,8 @@ func Fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 }
 
 // fit is Fit that also returns the raw training scores it kept up to date
-// while growing trees, which must equal the model's raw scores on x.
+// while growing trees. They equal the model's raw scores on x unless early
+// stopping dropped trees.
 func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOptions) (*Model, []float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
@@ -103,25 +100,7 @@ func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 		tr := gr.grow()
 		m.trees = append(m.trees, *tr)
 
-		// Add the tree to the training scores: in-bag rows through the
-		// leaf they were partitioned into, the others through the tree.
-		for _, lr := range gr.leaves {
-			v := tr.nodes[lr.id].value
-			for _, r := range gr.rows[lr.start:lr.end] {
-				score[r] += v
-			}
-		}
-		if !gr.allRows {
-			clear(inBag)
-			for _, r := range gr.rows {
-				inBag[r] = true
-			}
-			for i, in := range inBag {
-				if !in {
-					score[i] += tr.predictBinned(data, i)
-				}
-			}
-		}
+		gr.addToScores(tr, score, inBag)
 
 		if valid == nil {
 			continue
@@ -143,9 +122,34 @@ func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 	return m, score, nil
 }
 
+// addToScores adds tree t, just grown, to the raw training scores. In-bag
+// rows take the value of the leaf they were partitioned into, the others
+// go through the tree on their bin codes. inBag is scratch space with one
+// entry per row.
+func (gr *grower) addToScores(t *tree, score []float64, inBag []bool) {
+	for _, lr := range gr.leaves {
+		v := t.nodes[lr.id].value
+		for _, r := range gr.rows[lr.start:lr.end] {
+			score[r] += v
+		}
+	}
+	if gr.allRows {
+		return
+	}
+	clear(inBag)
+	for _, r := range gr.rows {
+		inBag[r] = true
+	}
+	for i, in := range inBag {
+		if !in {
+			score[i] += t.predictBinned(gr.data, i)
+		}
+	}
+}
+
 // Fitter returns a learn.FitFunc that fits a model with p and predicts
 // with Model.Predict. It has no validation set, so p.EarlyStoppingRounds
-// must be 0. Invalid params are returned as an error by every call.
+// must be 0. With invalid params every call returns the Validate error.
 func Fitter(p Params) learn.FitFunc {
 	return func(ctx context.Context, x *mat.Dense, y []float64) (learn.PredictFunc, error) {
 		m, err := Fit(ctx, x, y, p, FitOptions{})
@@ -289,13 +293,4 @@ func (v *validSet) add(t *tree, loss string, threads int) float64 {
 		}
 	})
 	return meanLoss(loss, v.score, v.y)
-}
-
-// rowsParallel runs fn over [0, n) split between goroutines when n is
-// large enough to pay for them.
-func rowsParallel(n, threads int, fn func(lo, hi int)) {
-	if n < minParallelRows {
-		threads = 1
-	}
-	parallelFor(n, threads, fn)
 }

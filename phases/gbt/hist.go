@@ -10,35 +10,61 @@ type histBin struct {
 	n    int
 }
 
-// minParallelWork is the number of row-feature updates below which a
-// histogram is built by one goroutine, because starting more costs about
-// as much as the work itself.
-const minParallelWork = 16384
+// histBuilder sums gradients into histograms, sharing the features out
+// between goroutines. Each feature's sums are taken in row order by one
+// goroutine, so the result does not depend on the number of goroutines.
+//
+// Goroutines sum into their own buffers and copy their slots out at the
+// end: two goroutines that update neighbouring features of one buffer
+// would write the same cache line on every row.
+type histBuilder struct {
+	data    *binnedData
+	threads int
+	local   [][]histBin // one buffer per goroutine, made on first use
+}
 
-// buildHist fills the slots of the listed features in hist with the sums of
-// grad over rows. rows nil means every row in order. The features are
-// shared out between up to threads goroutines. Each feature's sums are
-// taken in row order by one goroutine, so the result does not depend on
-// threads.
-func buildHist(d *binnedData, grad []gradPair, rows []int32, features []int, hist []histBin, threads int) {
+func newHistBuilder(d *binnedData, threads int) *histBuilder {
+	return &histBuilder{data: d, threads: threads}
+}
+
+// build fills the slots of the listed features in hist with the sums of
+// grad over rows. rows nil means every row in order.
+func (hb *histBuilder) build(grad []gradPair, rows []int32, features []int, hist []histBin) {
+	d := hb.data
 	count := d.n
 	if rows != nil {
 		count = len(rows)
 	}
+	threads := hb.threads
 	if count*len(features) < minParallelWork {
 		threads = 1
 	}
+	if threads > 1 && hb.local == nil {
+		hb.local = make([][]histBin, threads)
+		for i := range hb.local {
+			hb.local[i] = make([]histBin, d.slots())
+		}
+	}
+	// With every feature drawn, a chunk of features is a column range.
 	all := len(features) == d.p
-	parallelFor(len(features), threads, func(lo, hi int) {
+	parallelChunks(len(features), threads, func(chunk, lo, hi int) {
+		buf := hist
+		if threads > 1 {
+			buf = hb.local[chunk]
+		}
 		for _, f := range features[lo:hi] {
-			clear(hist[d.offset[f]:d.offset[f+1]])
+			clear(buf[d.offset[f]:d.offset[f+1]])
 		}
 		if all {
-			// features is 0..p-1, so the chunk is the column range [lo, hi).
-			histRange(d, grad, rows, lo, hi, hist)
-			return
+			histRange(d, grad, rows, lo, hi, buf)
+		} else {
+			histList(d, grad, rows, features[lo:hi], buf)
 		}
-		histList(d, grad, rows, features[lo:hi], hist)
+		if threads > 1 {
+			for _, f := range features[lo:hi] {
+				copy(hist[d.offset[f]:d.offset[f+1]], buf[d.offset[f]:d.offset[f+1]])
+			}
+		}
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -29,7 +28,7 @@ func (m *Model) Params() Params { return m.params }
 func (m *Model) FeatureNames() []string { return append([]string(nil), m.names...) }
 
 // NumTrees returns the number of trees in the model. With early stopping
-// this is the best iteration: the trees after it are dropped.
+// this is the best iteration, because the trees after it are dropped.
 func (m *Model) NumTrees() int { return len(m.trees) }
 
 // ValidLoss returns a copy of the validation loss after each fitted tree
@@ -39,8 +38,9 @@ func (m *Model) ValidLoss() []float64 { return append([]float64(nil), m.validLos
 
 // Predict returns one prediction per row of x: target units for
 // LossSquared, the probability of y = 1 for LossLogistic. NaN is a
-// missing value and follows each split's learned default side. Predict
-// panics when x does not have one column per feature name.
+// missing value and follows each split's learned default side. Large
+// inputs are scored by Params.Threads goroutines. Predict panics when x
+// does not have one column per feature name.
 func (m *Model) Predict(x *mat.Dense) []float64 {
 	if x == nil || x.IsEmpty() {
 		return []float64{}
@@ -51,24 +51,37 @@ func (m *Model) Predict(x *mat.Dense) []float64 {
 	}
 	out := make([]float64, n)
 	raw := x.RawMatrix()
-	threads := runtime.GOMAXPROCS(0)
-	if n*max(len(m.trees), 1) < 64*minParallelRows {
+	threads := m.params.threads()
+	if n*max(len(m.trees), 1) < minParallelPredict {
 		threads = 1
 	}
 	parallelFor(n, threads, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			row := raw.Data[i*raw.Stride : i*raw.Stride+nf]
-			// Sum in tree order, as Fit does, so the training scores and
-			// the predictions on the training rows agree exactly.
-			f := m.base
+			out[i] = m.base
+		}
+		// Score blocks of rows tree by tree, so each tree stays in cache
+		// while a block passes through it. Every row still sums its trees
+		// in order, as Fit does, so training scores and predictions on the
+		// training rows agree exactly.
+		for start := lo; start < hi; start += predictBlock {
+			end := min(start+predictBlock, hi)
 			for t := range m.trees {
-				f += m.trees[t].predict(row)
+				tr := &m.trees[t]
+				for i := start; i < end; i++ {
+					out[i] += tr.predict(raw.Data[i*raw.Stride : i*raw.Stride+nf])
+				}
 			}
-			out[i] = output(m.params.Loss, f)
+		}
+		for i := lo; i < hi; i++ {
+			out[i] = output(m.params.Loss, out[i])
 		}
 	})
 	return out
 }
+
+// predictBlock is the number of rows Predict passes through one tree
+// before moving to the next.
+const predictBlock = 64
 
 // Importance returns each feature's share of the total split gain over all
 // trees, keyed by feature name. The shares sum to 1, or are all 0 when the
@@ -134,8 +147,8 @@ type modelJSON struct {
 }
 
 // treeJSON stores a tree as parallel arrays indexed by node, the root
-// first. Leaves have feature, left and right -1; threshold, default_left
-// and gain only matter for internal nodes, value only for leaves.
+// first. Leaves have feature, left and right -1. Threshold, default_left
+// and gain only matter for internal nodes, and value only for leaves.
 type treeJSON struct {
 	Feature     []int32   `json:"feature"`
 	Threshold   []float64 `json:"threshold"`
@@ -190,6 +203,8 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
+
+	// Check the header, then the trees.
 	if in.Format != modelFormat || in.Version != modelVersion {
 		return fmt.Errorf("%w: format %q version %d, want %q version %d",
 			ErrBadModel, in.Format, in.Version, modelFormat, modelVersion)
@@ -210,6 +225,7 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 	if !isFinite(in.BaseScore) {
 		return fmt.Errorf("%w: base score %v", ErrBadModel, in.BaseScore)
 	}
+
 	trees := make([]tree, len(in.Trees))
 	for k, tj := range in.Trees {
 		t, err := decodeTree(tj, len(in.FeatureNames))
@@ -218,6 +234,7 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 		}
 		trees[k] = t
 	}
+
 	*m = Model{
 		params:    in.Params,
 		names:     in.FeatureNames,

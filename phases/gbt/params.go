@@ -25,8 +25,8 @@ const MaxBinsLimit = 255
 var ErrInvalidParams = errors.New("gbt: invalid params")
 
 // Params are the hyper-parameters of a boosted tree ensemble. The zero
-// value is not usable: start from DefaultParams. Fields that accept 0 as
-// "no limit" say so.
+// value is invalid, so start from DefaultParams. Each field comment gives
+// the default and whether 0 turns a limit off.
 type Params struct {
 	// Loss is LossSquared or LossLogistic.
 	Loss string `json:"loss"`

@@ -1,9 +1,6 @@
 package gbt
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // node is one node of a fitted tree, stored in a flat slice with the root
 // at index 0. A leaf has left == -1.
@@ -14,14 +11,15 @@ type node struct {
 	feature     int32
 	left, right int32
 	defaultLeft bool
-	// bin is the same test on bin codes ("code <= bin goes left"); it is
-	// only set on trees fitted in this process, not on loaded ones.
+	// bin is the same test on bin codes: code <= bin goes left. Only trees
+	// fitted in this process have it, because the JSON form omits it.
 	bin       uint8
 	threshold float64
-	// value is the leaf output added to the raw score: the learning rate
+	// value is the amount a leaf adds to the raw score, the learning rate
 	// times the leaf weight -G/(H+lambda).
 	value float64
-	// gain is the loss reduction of the split, used for importance.
+	// gain is the split gain of an internal node (see findSplit), which
+	// Importance sums per feature.
 	gain float64
 }
 
@@ -38,23 +36,29 @@ func (t *tree) predict(row []float64) float64 {
 			return nd.value
 		}
 		x := row[nd.feature]
-		var left bool
-		switch {
-		case x != x: // NaN
-			left = nd.defaultLeft
-		case x > math.MaxFloat64:
-			// +Inf lies in the last bin, which has no upper edge, so it goes
-			// left only where every non-missing value does.
-			left = nd.threshold == math.MaxFloat64
-		default:
-			left = x <= nd.threshold
+		next := nd.right
+		if x <= nd.threshold {
+			next = nd.left
 		}
-		if left {
-			i = nd.left
-		} else {
-			i = nd.right
+		if x != x || x > math.MaxFloat64 {
+			next = nd.special(x)
 		}
+		i = next
 	}
+}
+
+// special returns the child for a NaN or +Inf value. NaN follows the
+// default side. +Inf lies in the last bin, which has no upper edge, so it
+// goes left only where every non-missing value does.
+func (nd *node) special(x float64) int32 {
+	left := nd.defaultLeft
+	if x == x {
+		left = nd.threshold == math.MaxFloat64
+	}
+	if left {
+		return nd.left
+	}
+	return nd.right
 }
 
 // predictBinned returns the leaf value for row i of binned data.
@@ -80,330 +84,4 @@ func (t *tree) predictBinned(d *binnedData, i int) float64 {
 			k = nd.right
 		}
 	}
-}
-
-// split is a candidate split of a node: rows with bin code <= bin on
-// feature go left, missing values go left when defaultLeft is set.
-type split struct {
-	feature     int
-	bin         int
-	defaultLeft bool
-	gain        float64
-	// Sums over the rows that go left.
-	g, h float64
-	n    int
-}
-
-// growNode is a node while its tree grows. It owns rows[start:end] of the
-// grower and, while it may still be split, the histogram of those rows.
-type growNode struct {
-	id         int32
-	start, end int
-	depth      int
-	g, h       float64
-	hist       []histBin
-	best       split
-}
-
-func (n *growNode) count() int { return n.end - n.start }
-
-// leafRange is a finished leaf and the sampled rows that reach it.
-type leafRange struct {
-	id         int32
-	start, end int
-}
-
-// grower grows the trees of one fit. It keeps its buffers between trees.
-type grower struct {
-	p       Params
-	data    *binnedData
-	grad    []gradPair
-	threads int
-
-	// rows lists the sampled rows of the current tree, grouped by node.
-	rows    []int32
-	allRows bool // rows is 0..n-1 in order
-	scratch []int32
-	// features lists the features drawn for the current tree.
-	features []int
-	// free holds histogram buffers for reuse.
-	free   [][]histBin
-	leaves []leafRange
-}
-
-func newGrower(p Params, d *binnedData, grad []gradPair) *grower {
-	return &grower{
-		p:       p,
-		data:    d,
-		grad:    grad,
-		threads: p.threads(),
-		scratch: make([]int32, d.n),
-	}
-}
-
-func (gr *grower) allocHist() []histBin {
-	if k := len(gr.free); k > 0 {
-		h := gr.free[k-1]
-		gr.free = gr.free[:k-1]
-		return h
-	}
-	return make([]histBin, gr.data.slots())
-}
-
-func (gr *grower) releaseHist(n *growNode) {
-	if n.hist != nil {
-		gr.free = append(gr.free, n.hist)
-		n.hist = nil
-	}
-}
-
-// leafValue returns the shrunk leaf output lr * -G/(H+lambda), or 0 when
-// the denominator is not positive.
-func (gr *grower) leafValue(g, h float64) float64 {
-	den := h + gr.p.Lambda
-	if !(den > 0) {
-		return 0
-	}
-	return gr.p.LearningRate * (-g / den)
-}
-
-// splittable reports whether a node may still be split under the depth
-// and leaf-size limits; the hessian limit is left to findSplit.
-func (gr *grower) splittable(n *growNode) bool {
-	if gr.p.MaxDepth > 0 && n.depth >= gr.p.MaxDepth {
-		return false
-	}
-	return n.count() >= 2*gr.p.MinSamplesLeaf
-}
-
-// grow fits one tree to the gradients of gr.rows on gr.features, and
-// records in gr.leaves which sampled rows reach each leaf.
-//
-// Depth-wise growth (MaxLeaves 0) splits every node whose best split has a
-// positive gain, so the order of the work list does not matter and a stack
-// keeps few histograms alive. Leaf-wise growth splits the pending node with
-// the largest gain until the tree has MaxLeaves leaves.
-func (gr *grower) grow() *tree {
-	t := &tree{}
-	gr.leaves = gr.leaves[:0]
-	var g, h float64
-	for _, r := range gr.rows {
-		g += gr.grad[r].g
-		h += gr.grad[r].h
-	}
-	root := &growNode{start: 0, end: len(gr.rows), g: g, h: h}
-	root.id = gr.addLeaf(t, root)
-	if !gr.splittable(root) {
-		gr.finishLeaf(root)
-		return t
-	}
-	root.hist = gr.allocHist()
-	rows := gr.rows
-	if gr.allRows {
-		rows = nil
-	}
-	buildHist(gr.data, gr.grad, rows, gr.features, root.hist, gr.threads)
-
-	var pending []*growNode
-	pending = gr.enqueue(pending, root)
-	leaves := 1
-	leafWise := gr.p.MaxLeaves > 0
-	for len(pending) > 0 {
-		if leafWise && leaves >= gr.p.MaxLeaves {
-			for _, n := range pending {
-				gr.releaseHist(n)
-				gr.finishLeaf(n)
-			}
-			break
-		}
-		k := len(pending) - 1
-		if leafWise {
-			k = bestPending(pending)
-		}
-		n := pending[k]
-		pending = append(pending[:k], pending[k+1:]...)
-
-		left, right := gr.split(t, n)
-		leaves++
-		gr.childHists(n, left, right)
-		pending = gr.enqueue(pending, left)
-		pending = gr.enqueue(pending, right)
-	}
-	return t
-}
-
-// bestPending returns the index of the pending node with the largest gain,
-// the earliest created one on ties.
-func bestPending(pending []*growNode) int {
-	k := 0
-	for i, n := range pending {
-		b := pending[k]
-		if n.best.gain > b.best.gain || n.best.gain == b.best.gain && n.id < b.id {
-			k = i
-		}
-	}
-	return k
-}
-
-// enqueue finds the best split of n if it has a histogram, and appends n to
-// pending when that split exists. Otherwise n becomes a leaf.
-func (gr *grower) enqueue(pending []*growNode, n *growNode) []*growNode {
-	if n.hist != nil && gr.splittable(n) && gr.findSplit(n) {
-		return append(pending, n)
-	}
-	gr.releaseHist(n)
-	gr.finishLeaf(n)
-	return pending
-}
-
-func (gr *grower) addLeaf(t *tree, n *growNode) int32 {
-	t.nodes = append(t.nodes, node{feature: -1, left: -1, right: -1, value: gr.leafValue(n.g, n.h)})
-	return int32(len(t.nodes) - 1)
-}
-
-func (gr *grower) finishLeaf(n *growNode) {
-	gr.leaves = append(gr.leaves, leafRange{id: n.id, start: n.start, end: n.end})
-}
-
-// split turns n into an internal node with its best split, partitions its
-// rows and returns the two children, which do not have histograms yet.
-func (gr *grower) split(t *tree, n *growNode) (left, right *growNode) {
-	s := n.best
-	nl := gr.partition(n, s)
-	if nl != s.n {
-		panic(fmt.Sprintf("gbt: internal error: split sends %d rows left, histogram counted %d", nl, s.n))
-	}
-	left = &growNode{start: n.start, end: n.start + nl, depth: n.depth + 1, g: s.g, h: s.h}
-	right = &growNode{start: n.start + nl, end: n.end, depth: n.depth + 1, g: n.g - s.g, h: n.h - s.h}
-	left.id = gr.addLeaf(t, left)
-	right.id = gr.addLeaf(t, right)
-	nd := &t.nodes[n.id]
-	*nd = node{
-		feature:     int32(s.feature),
-		left:        left.id,
-		right:       right.id,
-		defaultLeft: s.defaultLeft,
-		bin:         uint8(s.bin),
-		threshold:   gr.data.mapper.threshold(s.feature, s.bin),
-		gain:        s.gain,
-	}
-	return left, right
-}
-
-// partition reorders rows[n.start:n.end] so the rows going left come
-// first, keeping the order within each side, and returns their number.
-func (gr *grower) partition(n *growNode, s split) int {
-	d := gr.data
-	missing := d.missingCode(s.feature)
-	bin := uint8(s.bin)
-	rows := gr.rows[n.start:n.end]
-	nl, nr := 0, 0
-	for _, r := range rows {
-		c := d.code(int(r), s.feature)
-		left := c <= bin
-		if c == missing {
-			left = s.defaultLeft
-		}
-		if left {
-			rows[nl] = r
-			nl++
-		} else {
-			gr.scratch[nr] = r
-			nr++
-		}
-	}
-	copy(rows[nl:], gr.scratch[:nr])
-	return nl
-}
-
-// childHists gives each child that may be split the histogram of its rows.
-// Only the child with fewer rows is built from its rows; the other one is
-// the parent's histogram minus it.
-func (gr *grower) childHists(parent, left, right *growNode) {
-	small, large := left, right
-	if right.count() < left.count() {
-		small, large = right, left
-	}
-	needSmall, needLarge := gr.splittable(small), gr.splittable(large)
-	switch {
-	case needLarge:
-		small.hist = gr.allocHist()
-		gr.buildNode(small)
-		large.hist = parent.hist
-		parent.hist = nil
-		subtractHist(gr.data, gr.features, large.hist, small.hist)
-	case needSmall:
-		small.hist = parent.hist
-		parent.hist = nil
-		gr.buildNode(small)
-	default:
-		gr.releaseHist(parent)
-	}
-}
-
-func (gr *grower) buildNode(n *growNode) {
-	buildHist(gr.data, gr.grad, gr.rows[n.start:n.end], gr.features, n.hist, gr.threads)
-}
-
-// findSplit stores in n.best the split with the largest gain
-//
-//	gain = G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda)
-//
-// over the drawn features, where G and H sum the gradients and hessians of
-// a side. Both children must keep MinSamplesLeaf rows and MinHessianLeaf
-// hessian. Each threshold is tried with the missing values on either side
-// when the node has any. It reports whether a split with a positive gain
-// exists. Ties keep the lowest feature, then the lowest threshold.
-func (gr *grower) findSplit(n *growNode) bool {
-	lambda := gr.p.Lambda
-	minN, minH := gr.p.MinSamplesLeaf, gr.p.MinHessianLeaf
-	total := n.count()
-	parentScore := n.g * n.g / (n.h + lambda)
-	best := split{feature: -1}
-
-	// try scores one candidate with left sums (g, h, cnt).
-	try := func(f, b int, defaultLeft bool, g, h float64, cnt int) {
-		rh := n.h - h
-		if cnt < minN || total-cnt < minN || h < minH || rh < minH {
-			return
-		}
-		rg := n.g - g
-		sides := g*g/(h+lambda) + rg*rg/(rh+lambda)
-		gain := sides - parentScore
-		// Rounding can leave a tiny positive gain where the exact one is 0.
-		if gain <= 1e-12*sides || gain <= best.gain {
-			return
-		}
-		best = split{feature: f, bin: b, defaultLeft: defaultLeft, gain: gain, g: g, h: h, n: cnt}
-	}
-
-	d := gr.data
-	for _, f := range gr.features {
-		hs := n.hist[d.offset[f]:d.offset[f+1]]
-		last := len(hs) - 1
-		miss := hs[last]
-		var g, h float64
-		cnt := 0
-		for b := 0; b < last; b++ {
-			if hs[b].n == 0 {
-				continue
-			}
-			g += hs[b].g
-			h += hs[b].h
-			cnt += hs[b].n
-			if total-cnt < minN {
-				break
-			}
-			if miss.n == 0 {
-				// No missing values here to learn from: send future ones
-				// to the side with more hessian.
-				try(f, b, h >= n.h-h, g, h, cnt)
-				continue
-			}
-			try(f, b, false, g, h, cnt)
-			try(f, b, true, g+miss.g, h+miss.h, cnt+miss.n)
-		}
-	}
-	n.best = best
-	return best.feature >= 0
 }
