@@ -60,6 +60,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var verr *ValidationError
 	var aerr *apiError
 	var maxErr *http.MaxBytesError
+	ri := info(r)
+	ri.detail = err.Error()
 	switch {
 	case errors.As(err, &verr):
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": verr.Fields})
@@ -76,7 +78,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, jobs.ErrFinished):
 		writeJSON(w, http.StatusConflict, map[string]string{"detail": err.Error()})
 	default:
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "internal server error; see the server log"})
+		s.log.Error("request failed", "request_id", ri.id, "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{
+			"detail": "internal server error; see the server log for request id " + ri.id})
 	}
 }

@@ -7,7 +7,7 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"os"
@@ -29,6 +29,19 @@ type Config struct {
 	// OptimizeTimeout bounds one POST /phase4/optimize call (default 30 s);
 	// past it the call answers 504.
 	OptimizeTimeout time.Duration
+	// APIKey, when not empty, must be sent as "Authorization: Bearer <key>"
+	// on every route except /health, /openapi.json and /docs.
+	APIKey string
+	// CORSOrigins are the browser origins allowed to call the API, such as
+	// https://dash.example.com, or "*" for any; see ParseCORSOrigins. Empty
+	// sends no CORS headers, so browsers allow same-origin calls only.
+	CORSOrigins []string
+	// CORSMaxAge is how long a browser may cache a preflight response
+	// (default 10 minutes).
+	CORSMaxAge time.Duration
+	// Metrics receives the server's measurements; New creates one when nil.
+	// Pass one in to feed it from the job worker too (Metrics.ObservePhase).
+	Metrics *Metrics
 }
 
 // Canceler cancels jobs; *jobs.Worker implements it.
@@ -46,6 +59,14 @@ type Server struct {
 	log       *slog.Logger
 	router    *httprouter.Router
 	now       func() time.Time
+
+	metrics    *Metrics
+	cors       *corsPolicy
+	apiKeyHash []byte // SHA-256 of Config.APIKey, nil when no key is set
+	openapi    openAPICache
+	finished   finishedCache
+
+	metricsHandler http.Handler
 }
 
 // New returns a Server with every route registered.
@@ -53,7 +74,19 @@ func New(store jobs.Store, worker Canceler, optimizer *pipeline.Optimizer, cfg C
 	if cfg.OptimizeTimeout <= 0 {
 		cfg.OptimizeTimeout = 30 * time.Second
 	}
-	s := &Server{store: store, worker: worker, optimizer: optimizer, cfg: cfg, log: log, now: time.Now}
+	if cfg.CORSMaxAge <= 0 {
+		cfg.CORSMaxAge = 10 * time.Minute
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(store, filepath.Join(cfg.DataDir, storeFileName), cfg.Version)
+	}
+	s := &Server{store: store, worker: worker, optimizer: optimizer, cfg: cfg, log: log, now: time.Now,
+		metrics: cfg.Metrics, cors: &corsPolicy{origins: cfg.CORSOrigins, maxAge: cfg.CORSMaxAge}}
+	s.metricsHandler = s.metrics.handler()
+	if cfg.APIKey != "" {
+		sum := sha256.Sum256([]byte(cfg.APIKey))
+		s.apiKeyHash = sum[:]
+	}
 	s.router = httprouter.New()
 	s.routes()
 	return s
@@ -77,45 +110,29 @@ func (s *Server) catalogue() []route {
 		{"POST", "/pipeline/jobs/:job_id/cancel", "cancel a queued or running job", s.handleCancel},
 		{"GET", "/pipeline/jobs/:job_id/log", "full log of a job as text", s.handleLog},
 		{"POST", "/phase4/optimize", "budget optimisation on the latest completed run", s.handleOptimize},
+		{"GET", "/phase4/campaigns", "history of optimize calls, newest first (limit, before)", s.handleCampaigns},
+		{"GET", "/phase4/campaigns/:id", "one recorded optimize call with its files", s.handleCampaign},
+		{"POST", "/phase4/campaigns/:id/plots", "draw the charts of a recorded optimize call", s.handleCampaignPlots},
 		{"GET", "/files/*path", "download an artifact below the data directory", s.handleFile},
+		{"GET", "/metrics", "Prometheus metrics: requests, jobs, phase and solve times, database size", s.handleMetrics},
+		{"GET", "/openapi.json", "OpenAPI 3 description of this API", s.handleOpenAPI},
+		{"GET", "/docs", "interactive API documentation (Swagger UI)", s.handleDocs},
+		{"GET", "/docs/:asset", "Swagger UI scripts and styles used by /docs", s.handleDocsAsset},
 	}
 }
 
 // routes registers every handler and the JSON fallbacks.
 func (s *Server) routes() {
 	for _, rt := range s.catalogue() {
-		s.router.Handle(rt.Method, rt.Path, rt.handle)
+		s.router.Handle(rt.Method, rt.Path, s.instrument(rt.Path, rt.handle))
 	}
 	s.router.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": fmt.Sprintf("no route for %s %s; GET / lists the endpoints", r.Method, r.URL.Path)})
+		s.writeError(w, r, errorf(http.StatusNotFound, "no route for %s %s; GET / lists the endpoints", r.Method, r.URL.Path))
 	})
 	s.router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{
-			"detail": fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, w.Header().Get("Allow"))})
+		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, w.Header().Get("Allow")))
 	})
-	s.router.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
-		s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "internal server error; see the server log"})
-	}
-}
-
-// ServeHTTP implements http.Handler with an access log line per request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.router.ServeHTTP(rec, r)
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000)
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
+	// Panics are recovered in ServeHTTP, which also covers the middleware.
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -148,7 +165,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprout
 	if resp.Database {
 		if latest, err := s.store.Latest(); err == nil {
 			resp.LatestRun = latest.ID
-			ready = s.phaseReadiness(latest.ID)
+			ready = s.phaseReadiness(latest)
 		}
 	}
 	resp.Phase1Ready, resp.Phase2Ready, resp.Phase3Ready, resp.Phase4Ready = ready[1], ready[2], ready[3], ready[4]
@@ -158,11 +175,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprout
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) phaseReadiness(jobID string) [5]bool {
+func (s *Server) phaseReadiness(job *jobs.Job) [5]bool {
 	var ready [5]bool
-	arts, err := s.store.Artifacts(jobID)
+	arts, err := s.artifacts(job)
 	if err != nil {
-		s.log.Error("read artifacts for health", "job_id", jobID, "err", err)
+		s.log.Error("read artifacts for health", "job_id", job.ID, "err", err)
 		return ready
 	}
 	for p := 1; p <= 4; p++ {
@@ -206,7 +223,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	params := jobs.Params{Split: v.Split, Model: v.Model, Budget: v.Budget,
 		RunSweep: req.RunSweep != nil && *req.RunSweep, RunScenarios: req.RunScenarios != nil && *req.RunScenarios}
-	job, created, err := pipeline.Submit(s.store, params, s.now())
+	job, created, err := s.submitRun(params)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -250,14 +267,14 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, ps httprou
 		s.writeError(w, r, err)
 		return
 	}
-	arts, err := s.store.Artifacts(job.ID)
+	arts, err := s.artifacts(job)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	resp := statusResponse{Job: job, JobID: job.ID, Log: lastChars(tail, StatusLogChars), Artifacts: arts}
 	if job.Status == jobs.StatusCompleted {
-		if m, err := pipeline.ReadMetrics(filepath.Join(s.cfg.DataDir, job.RunDir)); err == nil {
+		if m, err := s.runMetrics(job); err == nil {
 			resp.Metrics = m
 		} else {
 			s.log.Warn("read run metrics", "job_id", job.ID, "err", err)
@@ -296,5 +313,6 @@ func (s *Server) handleOptimize(w http.ResponseWriter, r *http.Request, _ httpro
 		s.writeError(w, r, s.optimizeError(ctx, err))
 		return
 	}
+	s.metrics.observeOptimize(res.Cached, res.Comparison.Greedy.SolveSeconds, res.Comparison.Exact.SolveSeconds)
 	writeJSON(w, http.StatusOK, res)
 }

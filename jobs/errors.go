@@ -17,3 +17,11 @@ var (
 
 // ErrFinished is returned when an operation needs an unfinished job.
 var ErrFinished = errors.New("job already finished")
+
+// ErrNotFinished is returned when an operation needs a final job, such as
+// deleting one.
+var ErrNotFinished = errors.New("job has not finished")
+
+// ErrLatestRun is returned when an operation would delete the latest
+// completed run, which the optimizer and health checks read.
+var ErrLatestRun = errors.New("job is the latest completed run")

@@ -25,11 +25,21 @@ type Runtime struct {
 	store Store
 	jobID string
 	tail  *tailWriter
+
+	// The phase being run and when it started, for WorkerConfig.OnPhaseDone.
+	onProgress  func(jobID string, phase int, name string, progress float64)
+	onPhaseDone func(jobID string, phase int, name string, elapsed time.Duration)
+	phase       int
+	phaseName   string
+	phaseStart  time.Time
 }
 
 // Progress records the phase being run and the overall progress (0 to 1).
 // A store error is logged, not returned: progress is advisory.
 func (rt *Runtime) Progress(phase int, name string, progress float64) {
+	if phase != rt.phase {
+		rt.phase, rt.phaseName, rt.phaseStart = phase, name, time.Now()
+	}
 	_, err := rt.store.UpdateJob(rt.jobID, func(j *Job) error {
 		j.SetProgress(phase, name, progress, time.Now())
 		return nil
@@ -38,6 +48,9 @@ func (rt *Runtime) Progress(phase int, name string, progress float64) {
 		rt.Log.Error("record progress", "err", err)
 	}
 	rt.tail.Flush()
+	if rt.onProgress != nil {
+		rt.onProgress(rt.jobID, phase, name, progress)
+	}
 }
 
 // Checkpoint records the artifacts of a finished phase and marks the phase
@@ -56,6 +69,9 @@ func (rt *Runtime) Checkpoint(phase int, arts []Artifact) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint phase %d: %w", phase, err)
 	}
+	if rt.onPhaseDone != nil && phase == rt.phase {
+		rt.onPhaseDone(rt.jobID, phase, rt.phaseName, time.Since(rt.phaseStart))
+	}
 	return nil
 }
 
@@ -70,6 +86,18 @@ type WorkerConfig struct {
 	TailBytes int
 	// Level is the minimum level written to job logs (default Info).
 	Level slog.Leveler
+	// OnProgress, when set, receives every progress report of a job: the
+	// phase number and name and the share of the pipeline done (0 to 1).
+	// It runs on the job's goroutine, so it must return quickly.
+	OnProgress func(jobID string, phase int, name string, progress float64)
+	// OnPhaseDone, when set, receives the wall time of each phase that a
+	// job ran and checkpointed, measured from the phase's first progress
+	// report. Phases loaded from a checkpoint on resume are not reported.
+	OnPhaseDone func(jobID string, phase int, name string, elapsed time.Duration)
+	// OnFinished, when set, is called with the job id after a job's
+	// outcome is recorded and its log closed, on the worker goroutine. It
+	// is not called for a job that shutdown interrupted. Retention uses it.
+	OnFinished func(jobID string)
 }
 
 // Worker takes queued jobs from a Store in creation order and runs them.
@@ -212,6 +240,9 @@ func (w *Worker) execute(serverCtx, ctx context.Context, job *Job) {
 		store: w.store,
 		jobID: job.ID,
 		tail:  tail,
+
+		onProgress:  w.cfg.OnProgress,
+		onPhaseDone: w.cfg.OnPhaseDone,
 	}
 	rt.Log.Info("job started", "attempt", job.Attempts, "split", job.Params.Split,
 		"model", job.Params.Model, "budget", job.Params.Budget)
@@ -224,6 +255,9 @@ func (w *Worker) execute(serverCtx, ctx context.Context, job *Job) {
 		if err := file.Close(); err != nil {
 			log.Error("close job log", "err", err)
 		}
+	}
+	if w.cfg.OnFinished != nil && serverCtx.Err() == nil {
+		w.cfg.OnFinished(job.ID)
 	}
 }
 
@@ -283,8 +317,17 @@ func (w *Worker) Cancel(id string) (*Job, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if cancel, ok := w.running[id]; ok {
+		// A job stays registered until its worker has flushed its log,
+		// which is after its outcome is stored, so check the status.
+		j, err := w.store.Job(id)
+		if err != nil {
+			return nil, err
+		}
+		if j.Status.Final() {
+			return nil, fmt.Errorf("%w: job %s is %s", ErrFinished, id, j.Status)
+		}
 		cancel(errCancelRequested)
-		return w.store.Job(id)
+		return j, nil
 	}
 	return w.store.UpdateJob(id, func(j *Job) error {
 		if j.Status.Final() {

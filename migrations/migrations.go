@@ -30,6 +30,9 @@ var (
 	// BucketCampaigns maps a campaign id (UUIDv7) to an optimize call's
 	// JSON record.
 	BucketCampaigns = []byte("campaigns")
+	// BucketPruned maps the id of a job that retention deleted to a JSON
+	// record of what it was and when it was deleted (added by migration 2).
+	BucketPruned = []byte("pruned_jobs")
 )
 
 // KeySchemaVersion is the meta key holding the schema version as a JSON number.
@@ -48,6 +51,7 @@ type Migration struct {
 // All lists every migration in version order; Latest is the last version.
 var All = []Migration{
 	{Version: 1, Name: "create buckets", Up: createBuckets},
+	{Version: 2, Name: "add pruned_jobs bucket", Up: addPrunedBucket},
 }
 
 // Latest is the schema version this program writes.
@@ -58,6 +62,16 @@ func createBuckets(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// addPrunedBucket creates the bucket where retention records the jobs it
+// deletes, so a lookup of a deleted id can say why it is gone. Existing
+// jobs, logs and artifacts are unchanged.
+func addPrunedBucket(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(BucketPruned); err != nil {
+		return fmt.Errorf("create bucket %s: %w", BucketPruned, err)
 	}
 	return nil
 }

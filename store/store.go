@@ -68,7 +68,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open store %s: %w (is an ecomopti server running on this data directory? stop it or use a copy made with 'ecomopti db backup')",
+		return nil, fmt.Errorf("open store %s: %w (is an ecomopti server running on this data directory? stop it, or inspect a copy downloaded from the server's GET /admin/backup)",
 			path, jobs.ErrLocked)
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func getJob(tx *bolt.Tx, id string) (*jobs.Job, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("job %q: %w", id, jobs.ErrNotFound)
+		return nil, notFoundError(tx, id)
 	}
 	return &j, nil
 }

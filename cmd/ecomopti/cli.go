@@ -29,6 +29,9 @@ and budget optimisation, served over HTTP.
 
 Usage:
   ecomopti serve [flags]      start the HTTP API and the job worker
+  ecomopti run --split S      run the pipeline in this terminal (no server on the data directory)
+  ecomopti optimize --split S plan a campaign on the latest completed run
+  ecomopti db SUBCOMMAND      inspect the database offline: jobs, show, dump, check, backup
   ecomopti version            print the version
   ecomopti help               show this help
 
@@ -46,6 +49,12 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	switch args[0] {
 	case "serve":
 		err = runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "run":
+		err = runRun(ctx, args[1:], getenv, stdout, stderr)
+	case "optimize":
+		err = runOptimize(ctx, args[1:], getenv, stdout, stderr)
+	case "db":
+		err = runDB(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ecomopti", Version)
 		return exitOK

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ecomopti/ecomopti"
@@ -35,6 +36,17 @@ type serveConfig struct {
 	MaxAttempts int
 	Timeout     time.Duration // optimize time limit
 	Shutdown    time.Duration // grace period at shutdown
+	KeepJobs    int           // retention: newest final jobs kept, 0 for no count limit
+	KeepDays    int           // retention: days a final job is kept, 0 for no age limit
+
+	// HTTP server timeouts; see net/http.Server.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration // 0 means Timeout + 30 s
+	IdleTimeout       time.Duration
+
+	APIKey      string   // from ECOMOPTI_API_KEY only, so it never shows in ps
+	CORSOrigins []string // from ECOMOPTI_CORS_ORIGINS
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -54,6 +66,18 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.MaxAttempts, "max-attempts", jobs.DefaultMaxAttempts, "times a job may start before an interruption fails it")
 	fs.DurationVar(&c.Timeout, "optimize-timeout", 30*time.Second, "time limit of one POST /phase4/optimize call")
 	fs.DurationVar(&c.Shutdown, "shutdown-timeout", 10*time.Second, "time allowed for requests and the running phase to stop at shutdown")
+	fs.IntVar(&c.KeepJobs, "keep-jobs", DefaultKeepJobs,
+		"finished jobs (completed, failed, canceled) kept with their logs and run folders; older ones are deleted; 0 keeps all")
+	fs.IntVar(&c.KeepDays, "keep-days", 0, "delete finished jobs older than this many days; 0 turns the age limit off")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a whole request, body included")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 0, "time allowed from the end of the request headers to the end of the response; 0 means the optimize timeout plus 30s")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "time a keep-alive connection may stay idle")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: ecomopti serve [flags]\n\nStart the HTTP API and the job worker.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), serveEnvHelp)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -72,11 +96,33 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if c.OnInterrupt != jobs.RescueResume && c.OnInterrupt != jobs.RescueMark {
 		return c, usagef("invalid --on-interrupt %q: use resume or mark", *onInterrupt)
 	}
-	if c.Workers < 1 || c.MaxAttempts < 1 || c.Timeout <= 0 || c.Shutdown <= 0 {
+	if c.Workers < 1 || c.MaxAttempts < 1 || c.Timeout <= 0 || c.Shutdown <= 0 ||
+		c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout < 0 || c.IdleTimeout <= 0 {
 		return c, usagef("--workers and --max-attempts must be at least 1, and the timeouts positive")
 	}
+	if c.KeepJobs < 0 || c.KeepDays < 0 {
+		return c, usagef("--keep-jobs and --keep-days must be 0 (no limit) or more")
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = c.Timeout + 30*time.Second
+	}
+	c.APIKey = strings.TrimSpace(getenv("ECOMOPTI_API_KEY"))
+	origins, err := httpapi.ParseCORSOrigins(getenv("ECOMOPTI_CORS_ORIGINS"))
+	if err != nil {
+		return c, usagef("ECOMOPTI_CORS_ORIGINS: %v", err)
+	}
+	c.CORSOrigins = origins
 	return c, nil
 }
+
+// serveEnvHelp lists the settings that only the environment carries.
+const serveEnvHelp = `
+Environment only:
+  ECOMOPTI_API_KEY        when set, every route except /health, /openapi.json and
+                          /docs needs the header "Authorization: Bearer <key>"
+  ECOMOPTI_CORS_ORIGINS   comma-separated browser origins allowed to call the API,
+                          such as https://dash.example.com; * allows any origin
+`
 
 // inputFunc returns the input of pipeline runs: the --input file, or the
 // embedded synthetic sample.
@@ -124,14 +170,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if counts != (jobs.RescueCounts{}) {
 		log.Info("start-up rescue", "interrupted", counts.Interrupted, "resumed", counts.Resumed, "failed", counts.Failed)
 	}
+	policy := jobs.RetentionPolicy{KeepJobs: cfg.KeepJobs, MaxAge: time.Duration(cfg.KeepDays) * 24 * time.Hour}
+	pruneAfterJob := startRetention(st, policy, dataDir, log)
 
 	pcfg := pipeline.DefaultConfig()
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	metrics := httpapi.NewMetrics(st, st.Path(), Version)
 	worker := jobs.NewWorker(st, pipeline.JobFunc(dataDir, inputFunc(cfg.Input), pcfg, st),
-		jobs.WorkerConfig{Workers: cfg.Workers, DataDir: dataDir}, log)
+		jobs.WorkerConfig{Workers: cfg.Workers, DataDir: dataDir, OnPhaseDone: metrics.ObservePhase, OnFinished: pruneAfterJob}, log)
 	optimizer := pipeline.NewOptimizer(st, dataDir, pcfg.Optimize, log)
-	api := httpapi.New(st, worker, optimizer, httpapi.Config{DataDir: dataDir, Version: Version, OptimizeTimeout: cfg.Timeout}, log)
+	api := httpapi.New(st, worker, optimizer, httpapi.Config{
+		DataDir:         dataDir,
+		Version:         Version,
+		OptimizeTimeout: cfg.Timeout,
+		APIKey:          cfg.APIKey,
+		CORSOrigins:     cfg.CORSOrigins,
+		Metrics:         metrics,
+	}, log)
+	api.EnableBackup(st)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -139,10 +196,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	srv := &http.Server{
 		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.Timeout + 30*time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	worker.Start(workerCtx)
@@ -150,7 +207,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if input == "" {
 		input = "embedded synthetic sample"
 	}
-	log.Info("server started", "addr", "http://"+ln.Addr().String(), "data_dir", dataDir, "input", input, "version", Version)
+	log.Info("server started", "addr", "http://"+ln.Addr().String(), "data_dir", dataDir, "input", input, "version", Version,
+		"api_key_required", cfg.APIKey != "", "cors_origins", strings.Join(cfg.CORSOrigins, ","))
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	serveErr := make(chan error, 1)

@@ -19,6 +19,17 @@
 // histograms are built by runtime.GOMAXPROCS goroutines by default, and a
 // fit depends only on its data and Params, not on the goroutine count.
 //
-// Fitter adapts the package to learn.FitFunc, so the pipeline phases can
-// use boosted trees in place of the linear learners.
+// Features that are never off their default bin in the same row, such as
+// the one-hot columns of a categorical variable, share one histogram
+// column (exclusive feature bundling). On one-hot data this divides the
+// histogram work by about the number of levels per variable.
+//
+// Search is a seeded random search over a SearchSpace, scored by k-fold
+// cross-validation of the training loss, with early stopping on each
+// held-out fold. The data are binned once for all trials and folds, and
+// the fits run in parallel.
+//
+// Fitter adapts the package to learn.FitFunc and Selector to
+// learn.SelectFunc, so the pipeline phases can use boosted trees, tuned or
+// not, in place of the linear learners.
 package gbt

@@ -60,21 +60,30 @@ func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 	if err != nil {
 		return nil, nil, err
 	}
-	n, nf := x.Dims()
 	threads := p.threads()
 
 	// Bin the features on the training rows.
 	mapper := fitBins(x, p.MaxBins, threads)
 	data := binData(x, mapper, threads)
+	var valid *validSet
+	if opt.ValidX != nil {
+		valid = &validSet{x: opt.ValidX, y: opt.ValidY}
+	}
+	return fitBinned(ctx, data, y, p, names, valid)
+}
 
+// fitBinned grows the ensemble on binned data. Inputs are checked by the
+// caller. valid, when not nil, is scored after every tree.
+func fitBinned(ctx context.Context, data *binnedData, y []float64, p Params, names []string, valid *validSet) (*Model, []float64, error) {
+	n, nf := data.n, data.p
+	threads := p.threads()
 	m := &Model{params: p, names: names, base: baseScore(p.Loss, y)}
 	score := make([]float64, n)
 	for i := range score {
 		score[i] = m.base
 	}
-	var valid *validSet
-	if opt.ValidX != nil {
-		valid = newValidSet(opt.ValidX, opt.ValidY, m.base)
+	if valid != nil {
+		valid.reset(m.base)
 	}
 
 	grad := make([]gradPair, n)
@@ -96,6 +105,7 @@ func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 		gr.rows = sampleSorted(rng, n, bagRows, gr.rows)
 		gr.allRows = bagRows == n
 		gr.features = sampleSorted(rng, nf, bagFeatures, gr.features)
+		gr.cols = data.columns(gr.features, gr.cols)
 
 		tr := gr.grow()
 		m.trees = append(m.trees, *tr)
@@ -268,23 +278,32 @@ func sampleSorted[T int | int32](rng *rand.Rand, n, k int, out []T) []T {
 	return out
 }
 
-// validSet is a validation set with its running raw scores.
+// validSet is a validation set with its running raw scores. It holds
+// either raw features x or binned rows, binned with the training data's
+// bins.
 type validSet struct {
-	x     *mat.Dense
-	y     []float64
-	score []float64
+	x      *mat.Dense
+	binned *binnedData
+	y      []float64
+	score  []float64
 }
 
-func newValidSet(x *mat.Dense, y []float64, base float64) *validSet {
-	v := &validSet{x: x, y: y, score: make([]float64, len(y))}
+// reset sets every raw score to the base score.
+func (v *validSet) reset(base float64) {
+	v.score = make([]float64, len(v.y))
 	for i := range v.score {
 		v.score[i] = base
 	}
-	return v
 }
 
 // add adds tree t to the scores and returns the mean validation loss.
 func (v *validSet) add(t *tree, loss string, threads int) float64 {
+	if v.binned != nil {
+		for i := range v.score {
+			v.score[i] += t.predictBinned(v.binned, i)
+		}
+		return meanLoss(loss, v.score, v.y)
+	}
 	raw := v.x.RawMatrix()
 	nf := raw.Cols
 	rowsParallel(len(v.y), threads, func(lo, hi int) {

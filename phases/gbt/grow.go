@@ -44,8 +44,12 @@ type grower struct {
 	rows    []int32
 	allRows bool // rows is 0..n-1 in order
 	scratch []int32
-	// features lists the features drawn for the current tree.
+	// features lists the features drawn for the current tree, and cols
+	// the columns that hold them.
 	features []int
+	cols     []int
+	// featBuf holds the histogram of one bundled feature in findSplit.
+	featBuf []histBin
 	// free holds histogram buffers for reuse.
 	free   [][]histBin
 	leaves []leafRange
@@ -58,6 +62,7 @@ func newGrower(p Params, d *binnedData, grad []gradPair) *grower {
 		grad:    grad,
 		hists:   newHistBuilder(d, p.threads()),
 		scratch: make([]int32, d.n),
+		featBuf: make([]histBin, MaxBinsLimit+1),
 	}
 }
 
@@ -122,7 +127,7 @@ func (gr *grower) grow() *tree {
 	if gr.allRows {
 		rows = nil
 	}
-	gr.hists.build(gr.grad, rows, gr.features, root.hist)
+	gr.hists.build(gr.grad, rows, gr.cols, root.hist)
 
 	var pending []*growNode
 	pending = gr.enqueue(pending, root)
@@ -214,12 +219,15 @@ func (gr *grower) split(t *tree, n *growNode) (left, right *growNode) {
 // first, keeping the order within each side, and returns their number.
 func (gr *grower) partition(n *growNode, s split) int {
 	d := gr.data
-	missing := d.missingCode(s.feature)
+	f := s.feature
+	missing := d.missing[f]
 	bin := uint8(s.bin)
+	// Look up the feature's bin from its column's code directly.
+	decode, col, stride := d.decode[f], d.colOf[f], d.cols
 	rows := gr.rows[n.start:n.end]
 	nl, nr := 0, 0
 	for _, r := range rows {
-		c := d.code(int(r), s.feature)
+		c := decode[d.codes[int(r)*stride+col]]
 		left := c <= bin
 		if c == missing {
 			left = s.defaultLeft
@@ -251,7 +259,7 @@ func (gr *grower) childHists(parent, left, right *growNode) {
 		gr.buildNode(small)
 		large.hist = parent.hist
 		parent.hist = nil
-		subtractHist(gr.data, gr.features, large.hist, small.hist)
+		subtractHist(gr.data, gr.cols, large.hist, small.hist)
 	case needSmall:
 		small.hist = parent.hist
 		parent.hist = nil
@@ -262,7 +270,7 @@ func (gr *grower) childHists(parent, left, right *growNode) {
 }
 
 func (gr *grower) buildNode(n *growNode) {
-	gr.hists.build(gr.grad, gr.rows[n.start:n.end], gr.features, n.hist)
+	gr.hists.build(gr.grad, gr.rows[n.start:n.end], gr.cols, n.hist)
 }
 
 // findSplit stores in n.best the split with the largest gain
@@ -298,8 +306,9 @@ func (gr *grower) findSplit(n *growNode) bool {
 	}
 
 	d := gr.data
+	sums := histBin{g: n.g, h: n.h, n: total}
 	for _, f := range gr.features {
-		hs := n.hist[d.offset[f]:d.offset[f+1]]
+		hs := d.featureHist(f, n.hist, sums, gr.featBuf)
 		last := len(hs) - 1
 		miss := hs[last]
 		var g, h float64

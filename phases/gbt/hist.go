@@ -10,12 +10,12 @@ type histBin struct {
 	n    int
 }
 
-// histBuilder sums gradients into histograms, sharing the features out
-// between goroutines. Each feature's sums are taken in row order by one
+// histBuilder sums gradients into histograms, sharing the columns out
+// between goroutines. Each column's sums are taken in row order by one
 // goroutine, so the result does not depend on the number of goroutines.
 //
 // Goroutines sum into their own buffers and copy their slots out at the
-// end: two goroutines that update neighbouring features of one buffer
+// end: two goroutines that update neighbouring columns of one buffer
 // would write the same cache line on every row.
 type histBuilder struct {
 	data    *binnedData
@@ -27,16 +27,16 @@ func newHistBuilder(d *binnedData, threads int) *histBuilder {
 	return &histBuilder{data: d, threads: threads}
 }
 
-// build fills the slots of the listed features in hist with the sums of
+// build fills the slots of the listed columns in hist with the sums of
 // grad over rows. rows nil means every row in order.
-func (hb *histBuilder) build(grad []gradPair, rows []int32, features []int, hist []histBin) {
+func (hb *histBuilder) build(grad []gradPair, rows []int32, cols []int, hist []histBin) {
 	d := hb.data
 	count := d.n
 	if rows != nil {
 		count = len(rows)
 	}
 	threads := hb.threads
-	if count*len(features) < minParallelWork {
+	if count*len(cols) < minParallelWork {
 		threads = 1
 	}
 	if threads > 1 && hb.local == nil {
@@ -45,36 +45,36 @@ func (hb *histBuilder) build(grad []gradPair, rows []int32, features []int, hist
 			hb.local[i] = make([]histBin, d.slots())
 		}
 	}
-	// With every feature drawn, a chunk of features is a column range.
-	all := len(features) == d.p
-	parallelChunks(len(features), threads, func(chunk, lo, hi int) {
+	// With every column listed, a chunk of columns is a range.
+	all := len(cols) == d.cols
+	parallelChunks(len(cols), threads, func(chunk, lo, hi int) {
 		buf := hist
 		if threads > 1 {
 			buf = hb.local[chunk]
 		}
-		for _, f := range features[lo:hi] {
-			clear(buf[d.offset[f]:d.offset[f+1]])
+		for _, c := range cols[lo:hi] {
+			clear(buf[d.offset[c]:d.offset[c+1]])
 		}
 		if all {
 			histRange(d, grad, rows, lo, hi, buf)
 		} else {
-			histList(d, grad, rows, features[lo:hi], buf)
+			histList(d, grad, rows, cols[lo:hi], buf)
 		}
 		if threads > 1 {
-			for _, f := range features[lo:hi] {
-				copy(hist[d.offset[f]:d.offset[f+1]], buf[d.offset[f]:d.offset[f+1]])
+			for _, c := range cols[lo:hi] {
+				copy(hist[d.offset[c]:d.offset[c+1]], buf[d.offset[c]:d.offset[c+1]])
 			}
 		}
 	})
 }
 
-// histRange adds grad over rows to hist for features lo..hi-1.
+// histRange adds grad over rows to hist for columns lo..hi-1.
 func histRange(d *binnedData, grad []gradPair, rows []int32, lo, hi int, hist []histBin) {
 	offset := d.offset[lo:hi]
-	p := d.p
+	stride := d.cols
 	add := func(r int) {
 		gp := grad[r]
-		codes := d.codes[r*p+lo : r*p+hi]
+		codes := d.codes[r*stride+lo : r*stride+hi]
 		offset := offset[:len(codes)]
 		for k, c := range codes {
 			b := &hist[offset[k]+int(c)]
@@ -94,18 +94,18 @@ func histRange(d *binnedData, grad []gradPair, rows []int32, lo, hi int, hist []
 	}
 }
 
-// histList adds grad over rows to hist for the listed features.
-func histList(d *binnedData, grad []gradPair, rows []int32, features []int, hist []histBin) {
-	offset := make([]int, len(features))
-	for k, f := range features {
-		offset[k] = d.offset[f]
+// histList adds grad over rows to hist for the listed columns.
+func histList(d *binnedData, grad []gradPair, rows []int32, cols []int, hist []histBin) {
+	offset := make([]int, len(cols))
+	for k, c := range cols {
+		offset[k] = d.offset[c]
 	}
-	p := d.p
+	stride := d.cols
 	add := func(r int) {
 		gp := grad[r]
-		codes := d.codes[r*p : (r+1)*p]
-		for k, f := range features {
-			b := &hist[offset[k]+int(codes[f])]
+		codes := d.codes[r*stride : (r+1)*stride]
+		for k, c := range cols {
+			b := &hist[offset[k]+int(codes[c])]
 			b.g += gp.g
 			b.h += gp.h
 			b.n++
@@ -122,12 +122,12 @@ func histList(d *binnedData, grad []gradPair, rows []int32, features []int, hist
 	}
 }
 
-// subtractHist sets big to big - small on the slots of the listed features.
+// subtractHist sets big to big - small on the slots of the listed columns.
 // With big holding a parent's sums and small one child's, big then holds
 // the other child's sums without a pass over its rows.
-func subtractHist(d *binnedData, features []int, big, small []histBin) {
-	for _, f := range features {
-		for s := d.offset[f]; s < d.offset[f+1]; s++ {
+func subtractHist(d *binnedData, cols []int, big, small []histBin) {
+	for _, c := range cols {
+		for s := d.offset[c]; s < d.offset[c+1]; s++ {
 			big[s].g -= small[s].g
 			big[s].h -= small[s].h
 			big[s].n -= small[s].n

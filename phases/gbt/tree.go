@@ -71,9 +71,9 @@ func (t *tree) predictBinned(d *binnedData, i int) float64 {
 			return nd.value
 		}
 		f := int(nd.feature)
-		c := d.code(i, f)
+		c := d.bin(i, f)
 		var left bool
-		if c == d.missingCode(f) {
+		if c == d.missing[f] {
 			left = nd.defaultLeft
 		} else {
 			left = c <= nd.bin

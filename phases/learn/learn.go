@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 )
@@ -59,8 +60,9 @@ func (s scaler) apply(x *mat.Dense) *mat.Dense {
 	n, p := x.Dims()
 	z := mat.NewDense(n, p, nil)
 	for i := 0; i < n; i++ {
-		for j := 0; j < p; j++ {
-			z.Set(i, j, (x.At(i, j)-s.mean[j])/s.scale[j])
+		src, dst := x.RawRowView(i), z.RawRowView(i)
+		for j, v := range src {
+			dst[j] = (v - s.mean[j]) / s.scale[j]
 		}
 	}
 	return z
@@ -72,7 +74,7 @@ func linear(s scaler, b0 float64, b []float64, x *mat.Dense) []float64 {
 	n, _ := z.Dims()
 	out := make([]float64, n)
 	for i := 0; i < n; i++ {
-		out[i] = b0 + mat.Dot(z.RowView(i), mat.NewVecDense(len(b), b))
+		out[i] = b0 + floats.Dot(z.RawRowView(i), b)
 	}
 	return out
 }
@@ -173,10 +175,18 @@ func Logistic(c float64) FitFunc {
 		z := s.apply(x)
 		n, p := z.Dims()
 		eta := make([]float64, n)
+		// score sets eta to the linear predictor at w. L-BFGS requests the
+		// value and the gradient at the same point, so the last point is
+		// kept and not scored twice.
+		var last []float64
 		score := func(w []float64) {
-			for i := 0; i < n; i++ {
-				eta[i] = w[p] + mat.Dot(z.RowView(i), mat.NewVecDense(p, w[:p]))
+			if last != nil && floats.Equal(last, w) {
+				return
 			}
+			for i := 0; i < n; i++ {
+				eta[i] = w[p] + floats.Dot(z.RawRowView(i), w[:p])
+			}
+			last = append(last[:0], w...)
 		}
 
 		// w holds b followed by the intercept b0.
@@ -197,10 +207,7 @@ func Logistic(c float64) FitFunc {
 				}
 				for i, e := range eta {
 					r := c * (sigmoid(e) - y[i])
-					row := z.RawRowView(i)
-					for j := 0; j < p; j++ {
-						g[j] += r * row[j]
-					}
+					floats.AddScaled(g[:p], r, z.RawRowView(i))
 					g[p] += r
 				}
 				for j := 0; j < p; j++ {

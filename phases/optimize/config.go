@@ -3,6 +3,7 @@ package optimize
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -23,6 +24,16 @@ const (
 	// TimeLimitDefault bounds one branch-and-bound solve. It leaves room for
 	// the greedy solve and the output files within a 30 s request limit.
 	TimeLimitDefault = 10 * time.Second
+
+	// The default budget sweep has SweepCountDefault budgets spread evenly
+	// from SweepFromDefault to SweepToDefault cents ($200 to $5,000).
+	SweepFromDefault  = 20_000
+	SweepToDefault    = 500_000
+	SweepCountDefault = 24
+
+	// MaxSweepBudgets caps the budgets of one sweep. Each budget costs a
+	// backtrack through the table and a greedy solve.
+	MaxSweepBudgets = 1000
 )
 
 // Limits on money amounts. They keep every sum and product of cents inside
@@ -73,6 +84,10 @@ type Config struct {
 	// best selection found is returned with Optimal false and the gap to the
 	// best bound. Default 10 s.
 	TimeLimit time.Duration
+
+	// SweepBudgetsCents are the budgets of a budget sweep, in cents. Nil
+	// means DefaultSweepBudgets: 24 budgets from $200 to $5,000.
+	SweepBudgetsCents []int64
 }
 
 // DefaultConfig returns the default settings.
@@ -109,7 +124,36 @@ func (c Config) Validate() error {
 	if c.TimeLimit <= 0 {
 		return fmt.Errorf("%w: time limit %v must be positive", ErrInvalidConfig, c.TimeLimit)
 	}
+	if len(c.SweepBudgetsCents) > MaxSweepBudgets {
+		return fmt.Errorf("%w: %d sweep budgets, at most %d are allowed", ErrInvalidConfig, len(c.SweepBudgetsCents), MaxSweepBudgets)
+	}
+	for _, b := range c.SweepBudgetsCents {
+		if b <= 0 || b > MaxBudgetCents {
+			return fmt.Errorf("%w: sweep budget %d cents is outside 1 to %d", ErrInvalidConfig, b, int64(MaxBudgetCents))
+		}
+	}
 	return nil
+}
+
+// SweepBudgets returns the budgets of a sweep in cents: the configured
+// ones, or DefaultSweepBudgets when none are set.
+func (c Config) SweepBudgets() []int64 {
+	if len(c.SweepBudgetsCents) > 0 {
+		return slices.Clone(c.SweepBudgetsCents)
+	}
+	return DefaultSweepBudgets()
+}
+
+// DefaultSweepBudgets returns SweepCountDefault budgets in cents spread
+// evenly from $200 to $5,000, each rounded to whole dollars.
+func DefaultSweepBudgets() []int64 {
+	out := make([]int64, SweepCountDefault)
+	step := float64(SweepToDefault-SweepFromDefault) / float64(SweepCountDefault-1)
+	for k := range out {
+		dollars := math.Round((SweepFromDefault + float64(k)*step) / 100)
+		out[k] = int64(dollars) * 100
+	}
+	return out
 }
 
 // Cost returns the treatment cost in cents of segment s.

@@ -59,6 +59,21 @@ func (s Segment) String() string {
 // MarshalJSON encodes the segment as its name.
 func (s Segment) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
+// UnmarshalJSON decodes a segment name: "new", "mid" or "long".
+func (s *Segment) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	for _, seg := range Segments {
+		if seg.String() == name {
+			*s = seg
+			return nil
+		}
+	}
+	return fmt.Errorf("invalid segment %q, expected new, mid or long", name)
+}
+
 // Status is the eligibility of a customer: eligible, or the reason for
 // its exclusion.
 type Status int

@@ -125,11 +125,7 @@ func newProblem(customers []Customer, cfg Config) (*problem, error) {
 		}
 	}
 
-	p.order = make([]int, len(customers))
-	for i := range p.order {
-		p.order[i] = i
-	}
-	slices.SortFunc(p.order, p.compareRank)
+	p.order = p.rankOrder()
 
 	for s := range numSegments {
 		p.minimum[s] = min(cfg.MinPerSegment, len(p.members[s]))
@@ -157,6 +153,40 @@ func validateCustomer(c Customer) error {
 		return fmt.Errorf("value %d cents exceeds the limit of %d cents", c.ValueCents, int64(MaxValueCents))
 	}
 	return nil
+}
+
+// rankOrder returns the customer indices sorted by compareRank.
+//
+// It sorts compact keys holding v/cost as a float64 and compares the
+// customers themselves only when two floats are equal. This gives exactly
+// the order of compareRank: v and cost are integers below 2^53, so they
+// convert to float64 exactly, and the correctly rounded quotient is
+// monotone, so a strictly larger float quotient means a strictly larger
+// exact ratio. The keys keep the sort in cache, which matters at a
+// million customers.
+func (p *problem) rankOrder() []int {
+	type key struct {
+		ratio float64
+		index int
+	}
+	keys := make([]key, len(p.customers))
+	for i, c := range p.customers {
+		keys[i] = key{float64(c.ValueCents) / float64(c.CostCents), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		switch {
+		case a.ratio > b.ratio:
+			return -1
+		case a.ratio < b.ratio:
+			return 1
+		}
+		return p.compareRank(a.index, b.index)
+	})
+	order := make([]int, len(keys))
+	for k, key := range keys {
+		order[k] = key.index
+	}
+	return order
 }
 
 // compareRank orders customers for selection: v/cost descending, then v

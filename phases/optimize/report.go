@@ -271,3 +271,12 @@ func (r *Report) Selected() []Customer {
 	}
 	return out
 }
+
+// Customers returns every customer of the split in table order, eligible
+// or not. The slice is shared with the report, so callers must not change
+// it. It is nil for a Report decoded from JSON.
+func (r *Report) Customers() []Customer { return r.customers }
+
+// IsSelected reports whether the customer at index row of Customers is in
+// the chosen selection.
+func (r *Report) IsSelected(row int) bool { return r.selected[row] }

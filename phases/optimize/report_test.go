@@ -162,7 +162,7 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{files.CRMExport, files.Report, files.Summary} {
+	for _, p := range files.Paths() {
 		if filepath.Dir(p) != dir {
 			t.Errorf("file %s is outside %s", p, dir)
 		}
@@ -171,12 +171,13 @@ func TestWriteFiles(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Errorf("dir holds %d entries, want 3 (no temporary files left)", len(entries))
+	if len(entries) != 4 {
+		t.Errorf("dir holds %d entries, want 4 (no temporary files left)", len(entries))
 	}
 
 	t.Run("CRMExport", func(t *testing.T) { checkCRM(t, files.CRMExport, r, s) })
 	t.Run("ReportJSON", func(t *testing.T) { checkReportJSON(t, files.Report, r) })
+	t.Run("SegmentDeepDive", func(t *testing.T) { checkDeepDive(t, files.SegmentDeepDive, r) })
 	t.Run("Summary", func(t *testing.T) {
 		b, err := os.ReadFile(files.Summary)
 		if err != nil {

@@ -85,7 +85,10 @@ type Request struct {
 
 // Metrics is the metrics.json of a completed run.
 type Metrics struct {
-	Cox      survival.CoxMetrics            `json:"cox"`
+	Cox survival.CoxMetrics `json:"cox"`
+	// RSF is the random survival forest's evaluation, nil when the
+	// forest is turned off (survival.Config.RSF.Trees = 0).
+	RSF      *survival.RSFMetrics           `json:"rsf,omitempty"`
 	CLV      survival.CLVMetrics            `json:"clv"`
 	Uplift   map[string]*UpliftModelMetrics `json:"uplift"`
 	Optimize *optimize.Metrics              `json:"optimize,omitempty"`
@@ -199,29 +202,21 @@ func Run(ctx context.Context, req Request, cfg Config, hooks Hooks, log *slog.Lo
 		return nil, err
 	}
 
-	// Phase 4: the requested campaign on the requested split and model.
+	// Phase 4: the requested campaign on the requested split and model,
+	// with its analyses and charts (see phase4).
 	var report *optimize.Report
 	err = step(PhaseOptimize, func(dir string) ([]string, error) {
-		scores, err := ReadScores(PhaseDir(req.RunDir, PhaseUplift), req.Params.Split)
-		if err != nil {
-			return nil, err
-		}
-		oreq := optimize.Request{Split: req.Params.Split, Model: req.Params.Model, Budget: req.Params.Budget}
-		report, err = optimize.Optimize(ctx, scores, oreq, cfg.Optimize, log.With("phase", PhaseOptimize))
-		if err != nil {
-			return nil, err
-		}
-		files, err := report.WriteFiles(dir, Stem(oreq))
-		if err != nil {
-			return nil, err
-		}
-		return relativeTo(dir, []string{files.CRMExport, files.Report, files.Summary})
+		var files []string
+		var err error
+		report, files, err = phase4(ctx, req.RunDir, dir, req.Params, cfg, surv, log.With("phase", PhaseOptimize))
+		return files, err
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	m := &Metrics{Cox: surv.Metrics.Cox, CLV: surv.Metrics.CLV, Uplift: upliftMetrics(up), Optimize: &report.Metrics, Timings: timings}
+	m := &Metrics{Cox: surv.Metrics.Cox, RSF: surv.Metrics.RSF, CLV: surv.Metrics.CLV, Uplift: upliftMetrics(up),
+		Optimize: &report.Metrics, Timings: timings}
 	if err := writeJSONAtomic(filepath.Join(req.RunDir, MetricsFile), m); err != nil {
 		return nil, err
 	}
@@ -323,18 +318,6 @@ func saveAndList(dir string, save func(string) error) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-func relativeTo(dir string, paths []string) ([]string, error) {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		r, err := filepath.Rel(dir, p)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = r
-	}
-	return out, nil
 }
 
 // writeJSONAtomic writes v as indented JSON via a temporary file and a

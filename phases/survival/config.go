@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ecomopti/ecomopti/phases/gbt"
 	"github.com/ecomopti/ecomopti/phases/learn"
 )
 
@@ -19,7 +20,6 @@ const (
 	CalibrationBinsDefault = 10
 	SurvivalMinDefault     = 0.01
 	SurvivalMaxDefault     = 0.99
-	CLVRidgeAlphaDefault   = 1.0
 )
 
 // Config holds the settings of Phase 2. The zero value is not usable, so
@@ -40,7 +40,8 @@ type Config struct {
 	// Bootstrap is the number of resamples for the C-index interval, and 0
 	// skips the interval. Default 200.
 	Bootstrap int
-	// Seed seeds the PCG generator of the bootstrap. Default 42.
+	// Seed seeds the PCG generators of the bootstrap interval and of the
+	// random survival forest. Default 42.
 	Seed uint64
 	// IBSPoints is the number of grid times of the integrated Brier score,
 	// at least 2. Default 15.
@@ -51,7 +52,11 @@ type Config struct {
 	// SurvivalMin and SurvivalMax clip S(horizon | x) before it enters
 	// the CLV target and the predictions. Defaults 0.01 and 0.99.
 	SurvivalMin, SurvivalMax float64
-	// CLVFit fits the CLV regression. Nil means learn.Ridge(1.0).
+	// RSF configures the random survival forest, which is evaluated
+	// beside the Cox model and not used downstream. RSF.Trees 0 skips it.
+	RSF RSFConfig
+	// CLVFit fits the CLV regression. Default and nil mean boosted trees
+	// with CLVParams.
 	CLVFit learn.FitFunc
 }
 
@@ -68,8 +73,23 @@ func DefaultConfig() Config {
 		CalibrationBins: CalibrationBinsDefault,
 		SurvivalMin:     SurvivalMinDefault,
 		SurvivalMax:     SurvivalMaxDefault,
-		CLVFit:          learn.Ridge(CLVRidgeAlphaDefault),
+		RSF:             DefaultRSFConfig(),
+		CLVFit:          gbt.Fitter(CLVParams()),
 	}
+}
+
+// CLVParams returns the boosted-tree settings of the CLV regression:
+// squared error, 500 trees grown leaf-wise to at most 31 leaves with no
+// depth limit, learning rate 0.05 and at least 20 customers per leaf.
+func CLVParams() gbt.Params {
+	p := gbt.DefaultParams()
+	p.Loss = gbt.LossSquared
+	p.Trees = 500
+	p.LearningRate = 0.05
+	p.MaxDepth = 0
+	p.MaxLeaves = 31
+	p.MinSamplesLeaf = 20
+	return p
 }
 
 // validate returns an error wrapping ErrConfig that names the first
@@ -94,5 +114,5 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: survival clip [%v, %v] must satisfy 0 <= min < max <= 1",
 			ErrConfig, c.SurvivalMin, c.SurvivalMax)
 	}
-	return nil
+	return c.RSF.validate()
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 
 	"github.com/ecomopti/ecomopti/phases/dataset"
-	"github.com/ecomopti/ecomopti/phases/learn"
+	"github.com/ecomopti/ecomopti/phases/gbt"
 )
 
 // Predictions holds the per-customer outputs of Phase 2 for one split, all
@@ -31,9 +32,11 @@ func (p *Predictions) Len() int { return len(p.IDs) }
 // name. A metric that is undefined for a split has no key, so no NaN
 // reaches JSON, and CoxMetrics.Undefined gives the reason.
 type Metrics struct {
-	Cox      CoxMetrics `json:"cox"`
-	CLV      CLVMetrics `json:"clv"`
-	Segments *Segments  `json:"segments,omitempty"`
+	Cox CoxMetrics `json:"cox"`
+	// RSF is nil when the forest was skipped.
+	RSF      *RSFMetrics `json:"rsf,omitempty"`
+	CLV      CLVMetrics  `json:"clv"`
+	Segments *Segments   `json:"segments,omitempty"`
 }
 
 // CoxMetrics are the survival metrics of the Cox model.
@@ -84,7 +87,8 @@ type Result struct {
 }
 
 // Run fits the Cox model on train, scores all three splits, evaluates the
-// model on val and test, and fits the CLV regression on train. It returns
+// model on val and test, fits and evaluates the random survival forest
+// unless cfg.RSF.Trees is 0, and fits the CLV regression on train. It returns
 // an error for invalid inputs or config, a failed fit, a leaking CLV
 // feature, or a cancelled context.
 func Run(ctx context.Context, train, val, test *dataset.Frame, cfg Config, log *slog.Logger) (*Result, error) {
@@ -92,7 +96,7 @@ func Run(ctx context.Context, train, val, test *dataset.Frame, cfg Config, log *
 		return nil, err
 	}
 	if cfg.CLVFit == nil {
-		cfg.CLVFit = learn.Ridge(CLVRidgeAlphaDefault)
+		cfg.CLVFit = gbt.Fitter(CLVParams())
 	}
 	frames := map[string]*dataset.Frame{dataset.Train: train, dataset.Val: val, dataset.Test: test}
 	for _, split := range dataset.Splits {
@@ -124,6 +128,16 @@ func Run(ctx context.Context, train, val, test *dataset.Frame, cfg Config, log *
 		res.Predictions[split] = p
 	}
 
+	// The random survival forest needs nothing from the Cox model, so it
+	// grows while the Cox metrics and the CLV model are computed.
+	var forest *RSFMetrics
+	var forestErr error
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if cfg.RSF.Trees > 0 {
+		wg.Go(func() { forest, forestErr = evaluateRSF(ctx, frames, cfg, log) })
+	}
+
 	// Survival metrics.
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -141,6 +155,11 @@ func Run(ctx context.Context, train, val, test *dataset.Frame, cfg Config, log *
 	if err != nil {
 		return nil, err
 	}
+	wg.Wait()
+	if forestErr != nil {
+		return nil, forestErr
+	}
+	res.Metrics.RSF = forest
 	seg := segment(res.Predictions[dataset.Test])
 	res.Metrics.Segments = &seg
 	return res, nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ecomopti/ecomopti/phases/dataset"
+	"github.com/ecomopti/ecomopti/phases/gbt"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -181,12 +182,18 @@ func parse(t *testing.T, s string) float64 {
 // TestTelcoSimulatedCampaign runs the phase on the real customers. The
 // mean true uplift near 0.043 comes from the same process on Phase 2 Cox
 // survival; with the stratified Kaplan-Meier stand-in the tolerance is wide.
+// The boosted learners run without their search here, because the
+// pipeline's real-file test covers the default search.
 func TestTelcoSimulatedCampaign(t *testing.T) {
 	in := telcoInput(t)
 	if got := len(in.Frames[dataset.Train].Names); got != 44 {
 		t.Fatalf("%d features, expected the 44 of the Telco file", got)
 	}
-	res, err := Run(context.Background(), in, DefaultConfig(), discard)
+	cfg := DefaultConfig()
+	untuned := gbt.DefaultSearchConfig()
+	untuned.Trials = 0
+	cfg.Classifier, cfg.Regressor = BoostedLearners(untuned)
+	res, err := Run(context.Background(), in, cfg, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,9 @@
 // campaign with known ground truth on top of the real customers (see
 // DGPConfig). It then fits a calibrated propensity model, an S-learner, a
 // cross-fitted DR-learner and their weighted ensemble on the training split
-// only, and predicts all three splits. The validation and test splits are
+// only, and predicts all three splits. The learners are boosted trees by
+// default, each component with its own hyper-parameter search (see
+// BoostedLearners), or linear models (LinearLearners). The validation and test splits are
 // evaluated against the simulated truth (AUUC, Spearman, revenue) and
 // against observed outcomes (Qini).
 package uplift
@@ -19,10 +21,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/ecomopti/ecomopti/phases/dataset"
+	"github.com/ecomopti/ecomopti/phases/gbt"
 	"github.com/ecomopti/ecomopti/phases/learn"
 )
 
@@ -51,15 +56,14 @@ type Config struct {
 	// 0.1 and 0.9.
 	OverlapLow, OverlapHigh float64
 
-	// Classifier fits the S-learner and the DR-learner's propensity and
-	// outcome models. Default learn.Logistic(1).
-	Classifier learn.FitFunc
-	// Regressor fits the DR-learner's final stage on the pseudo-outcome.
-	// Default learn.Ridge(10).
-	Regressor learn.FitFunc
-	// ClassifierName and RegressorName describe the two learners in
-	// models.json. Defaults "logistic(C=1)" and "ridge(alpha=10)".
-	ClassifierName, RegressorName string
+	// Classifier picks and fits the S-learner and the DR-learner's
+	// propensity and outcome models, each chosen on its own design and
+	// target. Regressor does the same for the DR-learner's final stage on
+	// the pseudo-outcome. The defaults are BoostedLearners with
+	// gbt.DefaultSearchConfig: boosted trees with a 10-trial random search
+	// and 3-fold cross-validation each. LinearLearners gives the linear
+	// alternative.
+	Classifier, Regressor learn.SelectFunc
 	// CrossFitFolds is the number of DR-learner cross-fitting folds.
 	// Default 2.
 	CrossFitFolds int
@@ -80,6 +84,7 @@ type Config struct {
 
 // DefaultConfig returns the default settings.
 func DefaultConfig() Config {
+	classifier, regressor := BoostedLearners(gbt.DefaultSearchConfig())
 	return Config{
 		Seed:             42,
 		DGP:              DefaultDGPConfig(),
@@ -90,10 +95,8 @@ func DefaultConfig() Config {
 		ClipHigh:         0.95,
 		OverlapLow:       0.1,
 		OverlapHigh:      0.9,
-		Classifier:       learn.Logistic(1),
-		Regressor:        learn.Ridge(10),
-		ClassifierName:   "logistic(C=1)",
-		RegressorName:    "ridge(alpha=10)",
+		Classifier:       classifier,
+		Regressor:        regressor,
 		CrossFitFolds:    2,
 		WeightS:          0.3,
 		WeightDR:         0.7,
@@ -179,9 +182,10 @@ type ModelInfo struct {
 	Features      []string           `json:"features"`
 	Propensity    PropensityInfo     `json:"propensity"`
 	Overlap       map[string]Overlap `json:"overlap"`
-	Classifier    string             `json:"classifier"`
-	Regressor     string             `json:"regressor"`
-	CrossFitFolds int                `json:"cross_fit_folds"`
+	// Components maps each fitted learner (ComponentSLearner and the
+	// DR-learner's three) to the learner and settings it was given.
+	Components    map[string]learn.Choice `json:"components"`
+	CrossFitFolds int                     `json:"cross_fit_folds"`
 	// Weights maps the S-learner and DR-learner names to their ensemble
 	// weights.
 	Weights       map[string]float64 `json:"weights"`
@@ -225,8 +229,7 @@ func Run(ctx context.Context, in Input, cfg Config, log *slog.Logger) (*Result, 
 			Seed:          cfg.Seed,
 			Features:      slices.Clone(train.Names),
 			Overlap:       make(map[string]Overlap, len(dataset.Splits)),
-			Classifier:    cfg.ClassifierName,
-			Regressor:     cfg.RegressorName,
+			Components:    make(map[string]learn.Choice, 4),
 			CrossFitFolds: cfg.CrossFitFolds,
 			Weights:       map[string]float64{dataset.ModelSLearner: cfg.WeightS, dataset.ModelDRLearner: cfg.WeightDR},
 			TopFraction:   cfg.TopFraction,
@@ -330,23 +333,40 @@ func (r *Result) fitModels(ctx context.Context, in Input, cfg Config, log *slog.
 	train := r.Splits[dataset.Train]
 	x := in.Frames[dataset.Train].X
 
-	propensity, info, err := fitPropensity(ctx, x, train.Treatment, cfg, log)
-	if err != nil {
-		return fmt.Errorf("fit propensity: %w", err)
+	// The propensity model and the two learners are independent, and each
+	// of them leaves a core idle most of the time at this data size, so
+	// they are fitted concurrently. Each writes only its own variables.
+	var (
+		propensity          learn.PredictFunc
+		sLearner, drLearner upliftFunc
+		errs                [3]error
+		sChoice             = map[string]learn.Choice{}
+		wg                  sync.WaitGroup
+	)
+	wg.Go(func() {
+		var info PropensityInfo
+		propensity, info, errs[0] = fitPropensity(ctx, x, train.Treatment, cfg, log)
+		if errs[0] != nil {
+			errs[0] = fmt.Errorf("fit propensity: %w", errs[0])
+			return
+		}
+		r.Models.Propensity = info
+		log.Info("propensity model fitted", "chosen_c", info.ChosenC)
+	})
+	wg.Go(func() {
+		sLearner, errs[1] = fitSLearner(ctx, cfg, x, train.Treatment, train.Retained, sChoice)
+	})
+	drLearner, errs[2] = fitDRLearner(ctx, cfg, x, train.Treatment, train.Retained, r.Models.Components)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	r.Models.Propensity = info
-	log.Info("propensity model fitted", "chosen_c", info.ChosenC)
-
-	sLearner, err := fitSLearner(ctx, cfg.Classifier, x, train.Treatment, train.Retained)
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	drLearner, err := fitDRLearner(ctx, cfg, x, train.Treatment, train.Retained)
-	if err != nil {
-		return err
+	maps.Copy(r.Models.Components, sChoice)
+	for _, name := range Components {
+		c := r.Models.Components[name]
+		log.Info("uplift component fitted", "component", name, "learner", c.Learner, "params", string(c.Params))
 	}
 
 	for _, split := range dataset.Splits {
