@@ -569,3 +569,64 @@ func TestBranchAndBoundMatchesDP(t *testing.T) {
 		})
 	}
 }
+
+// TestRandomInstancesCoverCases checks that the random instances of the
+// brute-force tests contain every case they are meant to cover, so a
+// change to the generator cannot quietly drop one.
+func TestRandomInstancesCoverCases(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var modes [4]int
+	fewMembers, belowCheapest, tiedRatios := 0, 0, 0
+	for id := range bruteForceInstances {
+		in := randomInstance(rng, id)
+		var mode int
+		if _, err := fmt.Sscanf(in.name[strings.Index(in.name, "_mode")+5:], "%d", &mode); err != nil {
+			t.Fatalf("%s: %v", in.name, err)
+		}
+		modes[mode]++
+
+		var members [numSegments]int
+		cheapest := in.customers[0].CostCents
+		for _, c := range in.customers {
+			members[c.Segment]++
+			cheapest = min(cheapest, c.CostCents)
+		}
+		for s := range numSegments {
+			if members[s] > 0 && members[s] < in.k {
+				fewMembers++
+				break
+			}
+		}
+		if in.budget < cheapest {
+			belowCheapest++
+		}
+		ratios := map[[2]int64]bool{}
+		for _, c := range in.customers {
+			g := gcd(c.ValueCents, c.CostCents)
+			key := [2]int64{c.ValueCents / g, c.CostCents / g}
+			if ratios[key] {
+				tiedRatios++
+				break
+			}
+			ratios[key] = true
+		}
+	}
+	for mode, n := range modes {
+		if n < bruteForceInstances/10 {
+			t.Errorf("cost mode %d occurs %d times, want at least %d", mode, n, bruteForceInstances/10)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{
+		{"a segment with fewer customers than its minimum", fewMembers},
+		{"a budget below the cheapest cost", belowCheapest},
+		{"two customers with the same v/cost", tiedRatios},
+	} {
+		if c.n < bruteForceInstances/20 {
+			t.Errorf("%s occurs in %d instances, want at least %d", c.name, c.n, bruteForceInstances/20)
+		}
+	}
+	t.Logf("modes %v, few members %d, below cheapest %d, tied ratios %d", modes, fewMembers, belowCheapest, tiedRatios)
+}
