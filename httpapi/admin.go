@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -24,35 +23,38 @@ type BackupSource interface {
 	WriteBackup(w io.Writer) (int64, error)
 }
 
-// EnableBackup registers GET /admin/backup, which sends a consistent copy
-// of the database file while the server keeps running. Offline tools
-// cannot copy the file then, because the server holds its lock. The route
-// needs the API key when one is set. It also removes temporary copies
-// that an earlier process left behind.
-//
-// The copy is first written to a temporary file in the data directory and
-// then sent from there, so bbolt's read transaction lasts as long as a
-// local disk write rather than as long as a slow download. That needs
-// free space equal to the database size. One backup runs at a time, and a
-// request during another gets 429.
-func (s *Server) EnableBackup(src BackupSource) {
+// removeStaleBackups deletes temporary copies that an earlier process
+// left behind.
+func (s *Server) removeStaleBackups() {
 	stale, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, backupTempPattern))
 	for _, path := range stale {
 		if err := os.Remove(path); err != nil {
 			s.log.Warn("remove stale backup copy", "path", path, "err", err)
 		}
 	}
-	var busy sync.Mutex
-	handle := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		if !busy.TryLock() {
-			w.Header().Set("Retry-After", "5")
-			s.writeError(w, r, errorf(http.StatusTooManyRequests, "a backup is already being written; retry when it finishes"))
-			return
-		}
-		defer busy.Unlock()
-		s.sendBackup(w, r, src)
+}
+
+// handleBackup sends a consistent copy of the database file while the
+// server keeps running. Offline tools cannot copy the file then, because
+// the server holds its lock. The route needs the API key when one is set.
+//
+// The copy is first written to a temporary file in the data directory and
+// then sent from there, so bbolt's read transaction lasts as long as a
+// local disk write rather than as long as a slow download. That needs
+// free space equal to the database size. One backup runs at a time, and a
+// request during another gets 429.
+func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if s.cfg.Backup == nil {
+		s.writeError(w, r, errorf(http.StatusNotImplemented, "backups are not available on this server"))
+		return
 	}
-	s.router.Handle(http.MethodGet, BackupRoute, s.instrument(BackupRoute, handle))
+	if !s.backupBusy.TryLock() {
+		w.Header().Set("Retry-After", "5")
+		s.writeError(w, r, errorf(http.StatusTooManyRequests, "a backup is already being written; retry when it finishes"))
+		return
+	}
+	defer s.backupBusy.Unlock()
+	s.sendBackup(w, r, s.cfg.Backup)
 }
 
 func (s *Server) sendBackup(w http.ResponseWriter, r *http.Request, src BackupSource) {

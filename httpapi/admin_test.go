@@ -38,12 +38,12 @@ func backupServer(t *testing.T, cfg httpapi.Config, src httpapi.BackupSource) (*
 		ids = append(ids, j.ID)
 	}
 	cfg.DataDir = dir
-	log := slog.New(slog.DiscardHandler)
-	api := httpapi.New(st, nil, pipeline.NewOptimizer(st, dir, pipeline.DefaultConfig().Optimize, log), cfg, log)
 	if src == nil {
 		src = st
 	}
-	api.EnableBackup(src)
+	cfg.Backup = src
+	log := slog.New(slog.DiscardHandler)
+	api := httpapi.New(st, nil, pipeline.NewOptimizer(st, dir, pipeline.DefaultConfig().Optimize, log), cfg, log)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return srv, st, ids

@@ -156,6 +156,10 @@ func (s *Server) openAPIPaths(reg *schemaRegistry) obj {
 		"GET /docs/:asset": op("Swagger UI scripts and styles used by /docs", []any{pathParam("asset", "file name, such as swagger-ui.css")}, nil,
 			merge(responses(200, "the file", obj{"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}}}),
 				refs(404)), public()),
+		"GET " + BackupRoute: op("Consistent copy of the database file, taken while the server runs", nil, nil,
+			merge(responses(200, "a bbolt file; open it with ecomopti db or the bbolt tool",
+				obj{"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}}}),
+				refs(401, 429, 501))),
 	}
 	paths := obj{}
 	add := func(key string, o obj) {
@@ -239,6 +243,7 @@ var standardResponseNames = map[int]string{
 	409: "Conflict",
 	413: "PayloadTooLarge",
 	422: "ValidationError",
+	429: "TooManyRequests",
 	500: "InternalError",
 	501: "NotImplemented",
 	504: "Timeout",
@@ -294,8 +299,9 @@ func standardResponses() obj {
 			"headers": requestID},
 		"InternalError": obj{"description": "unexpected server error; the detail names the request id to look up in the server log",
 			"content": detail, "headers": requestID},
-		"Timeout":        obj{"description": "the optimisation or chart drawing did not finish within the server's time limit", "content": detail, "headers": requestID},
-		"NotImplemented": obj{"description": "the server's job store keeps no campaign history", "content": detail, "headers": requestID},
+		"Timeout":         obj{"description": "the optimisation or chart drawing did not finish within the server's time limit", "content": detail, "headers": requestID},
+		"NotImplemented":  obj{"description": "the feature is not available on this server: no campaign history store, or no backup source", "content": detail, "headers": requestID},
+		"TooManyRequests": obj{"description": "another backup is being written; retry after the Retry-After seconds", "content": detail, "headers": requestID},
 	}
 }
 

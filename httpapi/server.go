@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -42,6 +43,9 @@ type Config struct {
 	// Metrics receives the server's measurements; New creates one when nil.
 	// Pass one in to feed it from the job worker too (Metrics.ObservePhase).
 	Metrics *Metrics
+	// Backup writes consistent copies of the database for GET
+	// /admin/backup; without one that route answers 501.
+	Backup BackupSource
 }
 
 // Canceler cancels jobs; *jobs.Worker implements it.
@@ -65,6 +69,7 @@ type Server struct {
 	apiKeyHash []byte // SHA-256 of Config.APIKey, nil when no key is set
 	openapi    openAPICache
 	finished   finishedCache
+	backupBusy sync.Mutex // held while a backup is written
 
 	metricsHandler http.Handler
 }
@@ -86,6 +91,9 @@ func New(store jobs.Store, worker Canceler, optimizer *pipeline.Optimizer, cfg C
 	if cfg.APIKey != "" {
 		sum := sha256.Sum256([]byte(cfg.APIKey))
 		s.apiKeyHash = sum[:]
+	}
+	if cfg.Backup != nil {
+		s.removeStaleBackups()
 	}
 	s.router = httprouter.New()
 	s.routes()
@@ -118,6 +126,7 @@ func (s *Server) catalogue() []route {
 		{"GET", "/openapi.json", "OpenAPI 3 description of this API", s.handleOpenAPI},
 		{"GET", "/docs", "interactive API documentation (Swagger UI)", s.handleDocs},
 		{"GET", "/docs/:asset", "Swagger UI scripts and styles used by /docs", s.handleDocsAsset},
+		{"GET", BackupRoute, "consistent copy of the database file while the server runs", s.handleBackup},
 	}
 }
 

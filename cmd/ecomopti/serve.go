@@ -187,8 +187,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		APIKey:          cfg.APIKey,
 		CORSOrigins:     cfg.CORSOrigins,
 		Metrics:         metrics,
+		Backup:          st,
 	}, log)
-	api.EnableBackup(st)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -229,6 +229,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	// Campaign records are written in batches; save those still queued
+	// before the store closes.
+	optimizer.FlushCampaigns()
 	stopWorkers()
 	done := make(chan struct{})
 	go func() { worker.Wait(); close(done) }()
