@@ -74,7 +74,8 @@ func fit(ctx context.Context, x *mat.Dense, y []float64, p Params, opt FitOption
 
 // fitBinned grows the ensemble on binned data. Inputs are checked by the
 // caller. valid, when not nil, is scored after every tree.
-func fitBinned(ctx context.Context, data *binnedData, y []float64, p Params, names []string, valid *validSet) (*Model, []float64, error) {
+func fitBinned(ctx context.Context, data *binnedData, y []float64, p Params, names []string,
+	valid *validSet) (*Model, []float64, error) {
 	n, nf := data.n, data.p
 	threads := p.threads()
 	m := &Model{params: p, names: names, base: baseScore(p.Loss, y)}

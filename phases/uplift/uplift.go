@@ -12,9 +12,9 @@
 // cross-fitted DR-learner and their weighted ensemble on the training split
 // only, and predicts all three splits. The learners are boosted trees by
 // default, each component with its own hyper-parameter search (see
-// BoostedLearners), or linear models (LinearLearners). The validation and test splits are
-// evaluated against the simulated truth (AUUC, Spearman, revenue) and
-// against observed outcomes (Qini).
+// BoostedLearners), or linear models (LinearLearners). The validation and
+// test splits are evaluated against the simulated truth (AUUC, Spearman,
+// revenue) and against observed outcomes (Qini).
 package uplift
 
 import (
