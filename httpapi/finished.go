@@ -28,7 +28,12 @@ type finishedCache struct {
 
 type finishedEntry struct {
 	artifacts []jobs.Artifact
-	metrics   json.RawMessage // nil until read; compact JSON
+	// artifactsJSON is artifacts as JSON, nil until first needed.
+	artifactsJSON []byte
+	metrics       json.RawMessage // nil until read; compact JSON
+	// metricsJSON is metrics as the JSON encoder writes a RawMessage:
+	// compact, with <, > and & escaped. Nil until first needed.
+	metricsJSON []byte
 	// Size and modification time of metrics.json when it was read, so a
 	// rewritten or removed file is read again.
 	metricsSize int64
@@ -76,6 +81,71 @@ func (s *Server) artifacts(job *jobs.Job) ([]jobs.Artifact, error) {
 	return arts, nil
 }
 
+// encodedArtifacts returns the recorded files of job as a JSON array,
+// kept between calls once the job has finished.
+func (s *Server) encodedArtifacts(job *jobs.Job) ([]byte, error) {
+	arts, err := s.artifacts(job)
+	if err != nil {
+		return nil, err
+	}
+	if !job.Status.Final() {
+		return marshalArtifacts(arts)
+	}
+	s.finished.mu.Lock()
+	raw := s.finished.entry(job.ID).artifactsJSON
+	s.finished.mu.Unlock()
+	if raw != nil {
+		return raw, nil
+	}
+	if raw, err = marshalArtifacts(arts); err != nil {
+		return nil, err
+	}
+	s.finished.mu.Lock()
+	s.finished.entry(job.ID).artifactsJSON = raw
+	s.finished.mu.Unlock()
+	return raw, nil
+}
+
+// marshalArtifacts encodes a list of artifacts, nil as [].
+func marshalArtifacts(arts []jobs.Artifact) ([]byte, error) {
+	if arts == nil {
+		arts = []jobs.Artifact{}
+	}
+	raw, err := json.Marshal(arts)
+	if err != nil {
+		return nil, fmt.Errorf("encode artifacts: %w", err)
+	}
+	return raw, nil
+}
+
+// encodedRunMetrics is runMetrics as the JSON encoder writes it inside a
+// response, kept between calls like runMetrics.
+func (s *Server) encodedRunMetrics(job *jobs.Job) ([]byte, error) {
+	m, err := s.runMetrics(job)
+	if err != nil {
+		return nil, err
+	}
+	s.finished.mu.Lock()
+	e := s.finished.entry(job.ID)
+	if e.metricsJSON != nil && bytes.Equal(e.metrics, m) {
+		raw := e.metricsJSON
+		s.finished.mu.Unlock()
+		return raw, nil
+	}
+	s.finished.mu.Unlock()
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", pipeline.MetricsFile, err)
+	}
+	s.finished.mu.Lock()
+	e = s.finished.entry(job.ID)
+	if bytes.Equal(e.metrics, m) {
+		e.metricsJSON = raw
+	}
+	s.finished.mu.Unlock()
+	return raw, nil
+}
+
 // runMetrics returns the metrics.json of a completed job as compact JSON.
 // The cached copy is used while the file keeps its size and time.
 func (s *Server) runMetrics(job *jobs.Job) (json.RawMessage, error) {
@@ -105,6 +175,7 @@ func (s *Server) runMetrics(job *jobs.Job) (json.RawMessage, error) {
 	s.finished.mu.Lock()
 	e = s.finished.entry(job.ID)
 	e.metrics, e.metricsSize, e.metricsMod = m, fi.Size(), fi.ModTime().UnixNano()
+	e.metricsJSON = nil
 	s.finished.mu.Unlock()
 	return m, nil
 }

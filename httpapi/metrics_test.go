@@ -64,6 +64,11 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	s.metrics.ObservePhase("job", 2, "survival", 1500*time.Millisecond)
+	// Campaign records are written in the background; listing them waits
+	// for the writes, so the database size stays put while it is compared.
+	if resp, raw := s.do(t, "GET", "/phase4/campaigns", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("list campaigns status %d: %s", resp.StatusCode, raw)
+	}
 
 	text := scrape(t, s)
 	checks := []struct {

@@ -6,14 +6,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -276,27 +280,73 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, ps httprou
 		s.writeError(w, r, err)
 		return
 	}
-	arts, err := s.artifacts(job)
+	arts, err := s.encodedArtifacts(job)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := statusResponse{Job: job, JobID: job.ID, Log: lastChars(tail, StatusLogChars), Artifacts: arts}
+
+	var metrics []byte
 	if job.Status == jobs.StatusCompleted {
-		if m, err := s.runMetrics(job); err == nil {
-			resp.Metrics = m
-		} else {
+		if metrics, err = s.encodedRunMetrics(job); err != nil {
 			s.log.Warn("read run metrics", "job_id", job.ID, "err", err)
+			metrics = nil
 		}
 	}
-	if resp.Artifacts == nil {
-		resp.Artifacts = []jobs.Artifact{}
+	body, err := encodeStatus(job, lastChars(tail, StatusLogChars), arts, metrics)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
-// lastChars returns the last n characters (runes) of s.
+// encodeStatus returns the JSON of statusResponse{Job: job, JobID: job.ID,
+// Log: log} with the artifacts and metrics inserted as already encoded
+// JSON, byte for byte what writeJSON would send for the whole struct.
+// The artifact list and the run metrics of a finished job do not change,
+// so their encoding is kept between calls (see finishedCache), and the
+// metrics do not pass through the encoder's validation on each call.
+// metrics is nil when the response has none.
+func encodeStatus(job *jobs.Job, log string, artifacts, metrics []byte) ([]byte, error) {
+	head, err := json.Marshal(statusResponse{Job: job, JobID: job.ID, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("encode status of job %s: %w", job.ID, err)
+	}
+	// head ends in `,"artifacts":null}`, because Artifacts is nil and
+	// Metrics is left out when empty.
+	const nullEnd = `"artifacts":null}`
+	if !bytes.HasSuffix(head, []byte(nullEnd)) {
+		return nil, fmt.Errorf("encode status of job %s: the encoding does not end in %s", job.ID, nullEnd)
+	}
+	head = head[:len(head)-len("null}")]
+	out := make([]byte, 0, len(head)+len(artifacts)+len(metrics)+16)
+	out = append(out, head...)
+	out = append(out, artifacts...)
+	if metrics != nil {
+		out = append(out, `,"metrics":`...)
+		out = append(out, metrics...)
+	}
+	return append(out, "}\n"...), nil
+}
+
+// lastChars returns the last n characters (runes) of s. Valid UTF-8 is
+// cut in place, walking back from the end; other text is converted as a
+// whole, which replaces each invalid byte by U+FFFD.
 func lastChars(s string, n int) string {
+	if utf8.ValidString(s) {
+		end := len(s)
+		for range n {
+			if end == 0 {
+				return s
+			}
+			_, size := utf8.DecodeLastRuneInString(s[:end])
+			end -= size
+		}
+		return s[end:]
+	}
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -323,5 +373,12 @@ func (s *Server) handleOptimize(w http.ResponseWriter, r *http.Request, _ httpro
 		return
 	}
 	s.metrics.observeOptimize(res.Cached, res.Comparison.Greedy.SolveSeconds, res.Comparison.Exact.SolveSeconds)
-	writeJSON(w, http.StatusOK, res)
+	body, err := res.EncodeJSON()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }

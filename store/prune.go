@@ -70,6 +70,9 @@ func (s *Store) DeleteJob(id string, at time.Time, reason string) (*jobs.PrunedJ
 	if err != nil {
 		return nil, fmt.Errorf("delete job: %w", err)
 	}
+	if s.tails != nil {
+		s.tails.written(id, "", true)
+	}
 	return out, nil
 }
 

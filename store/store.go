@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +41,76 @@ const FileName = "ecomopti.db"
 type Store struct {
 	db   *bolt.DB
 	path string
+
+	// latest is a copy of the latest completed job, so Latest needs no
+	// transaction and no decoding. A writable store holds the file's
+	// exclusive lock, so no other process can change the file while it is
+	// open. Every write of this process that can change the latest job or
+	// the pointer to it (Complete and UpdateJob) updates the copy while it
+	// holds latestMu. It is nil for a read-only store, which reads the
+	// file on every call.
+	latest   atomic.Pointer[latestJob]
+	latestMu sync.Mutex
+
+	// tails is used by a writable store only, for the same reason.
+	tails *tailCache
+}
+
+// latestJob is the cached outcome of Latest: job is nil when no run has
+// completed.
+type latestJob struct{ job *jobs.Job }
+
+// maxCachedTails bounds the log tails a Store keeps decoded. At the
+// MaxLogTail cap each, a full cache holds 4 MiB.
+const maxCachedTails = 256
+
+// tailCache keeps decoded log tails, because GET /pipeline/status reads
+// the tail on every call and decoding 16 KiB of JSON text costs more than
+// the rest of that read. Like the latest job, it relies on this process
+// being the only writer: SetLogTail and DeleteJob update it after their
+// transaction. gen counts those updates, so a LogTail that read the file
+// before one of them does not store what it read.
+type tailCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	tails map[string]string
+}
+
+// get returns a cached tail and the generation to pass to put.
+func (c *tailCache) get(id string) (tail string, ok bool, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tail, ok = c.tails[id]
+	return tail, ok, c.gen
+}
+
+// put stores a tail read from the file unless a write happened since gen.
+func (c *tailCache) put(id, tail string, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.tails == nil || len(c.tails) >= maxCachedTails {
+		c.tails = map[string]string{}
+	}
+	c.tails[id] = tail
+}
+
+// written records a committed write of id's tail; deleted is true when
+// the tail was removed.
+func (c *tailCache) written(id, tail string, deleted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if deleted {
+		delete(c.tails, id)
+		return
+	}
+	if c.tails == nil || len(c.tails) >= maxCachedTails {
+		c.tails = map[string]string{}
+	}
+	c.tails[id] = tail
 }
 
 var _ jobs.Store = (*Store)(nil)
@@ -94,7 +167,24 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if !opts.ReadOnly {
+		s.loadLatest()
+		s.tails = &tailCache{}
+	}
 	return s, nil
+}
+
+// loadLatest fills the cached latest job from the file. When the record
+// cannot be read, the cache stays empty and Latest keeps reading the file,
+// so it returns the read error to every caller.
+func (s *Store) loadLatest() {
+	job, err := s.readLatest()
+	switch {
+	case errors.Is(err, jobs.ErrNoCompletedRun):
+		s.latest.Store(&latestJob{})
+	case err == nil:
+		s.latest.Store(&latestJob{job: job})
+	}
 }
 
 // Close closes the file. It is safe to call more than once.
@@ -257,6 +347,8 @@ func (s *Store) Jobs(f jobs.JobFilter) ([]*jobs.Job, error) {
 
 // UpdateJob implements jobs.Store.
 func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (*jobs.Job, error) {
+	s.latestMu.Lock()
+	defer s.latestMu.Unlock()
 	var out *jobs.Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		j, err := getJob(tx, id)
@@ -269,6 +361,11 @@ func (s *Store) UpdateJob(id string, fn func(*jobs.Job) error) (*jobs.Job, error
 		out = j
 		return putJob(tx, j)
 	})
+	if err == nil {
+		if c := s.latest.Load(); c != nil && c.job != nil && c.job.ID == id {
+			s.latest.Store(&latestJob{job: cloneJob(out)})
+		}
+	}
 	return out, err
 }
 
@@ -302,6 +399,8 @@ func (s *Store) ClaimNext(at time.Time, reason string) (*jobs.Job, error) {
 
 // Complete implements jobs.Store.
 func (s *Store) Complete(id string, at time.Time, reason string) (*jobs.Job, error) {
+	s.latestMu.Lock()
+	defer s.latestMu.Unlock()
 	var out *jobs.Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		j, err := getJob(tx, id)
@@ -317,11 +416,41 @@ func (s *Store) Complete(id string, at time.Time, reason string) (*jobs.Job, err
 		out = j
 		return putJSON(tx.Bucket(m.BucketPointers), m.KeyLatest, j.ID)
 	})
+	if err == nil && s.latest.Load() != nil {
+		s.latest.Store(&latestJob{job: cloneJob(out)})
+	}
 	return out, err
 }
 
-// Latest implements jobs.Store.
+// Latest implements jobs.Store. A writable store returns a copy of its
+// cached latest job, so callers may change what they get.
 func (s *Store) Latest() (*jobs.Job, error) {
+	if c := s.latest.Load(); c != nil {
+		if c.job == nil {
+			return nil, jobs.ErrNoCompletedRun
+		}
+		return cloneJob(c.job), nil
+	}
+	return s.readLatest()
+}
+
+// cloneJob returns a deep copy of j, so callers may change what they get.
+func cloneJob(j *jobs.Job) *jobs.Job {
+	c := *j
+	if j.StartedAt != nil {
+		t := *j.StartedAt
+		c.StartedAt = &t
+	}
+	if j.FinishedAt != nil {
+		t := *j.FinishedAt
+		c.FinishedAt = &t
+	}
+	c.Transitions = slices.Clone(j.Transitions)
+	return &c
+}
+
+// readLatest reads the latest completed job from the file.
+func (s *Store) readLatest() (*jobs.Job, error) {
 	var out *jobs.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var id string
@@ -346,18 +475,33 @@ func (s *Store) SetLogTail(id, tail string) error {
 		}
 		tail = tail[over:]
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(m.BucketLogs), []byte(id), tail)
 	})
+	if err == nil && s.tails != nil {
+		s.tails.written(id, tail, false)
+	}
+	return err
 }
 
 // LogTail implements jobs.Store.
 func (s *Store) LogTail(id string) (string, error) {
+	var gen uint64
+	if s.tails != nil {
+		tail, ok, g := s.tails.get(id)
+		if ok {
+			return tail, nil
+		}
+		gen = g
+	}
 	var tail string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		_, err := getJSON(tx.Bucket(m.BucketLogs), []byte(id), &tail)
 		return err
 	})
+	if err == nil && s.tails != nil {
+		s.tails.put(id, tail, gen)
+	}
 	return tail, err
 }
 

@@ -134,6 +134,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*config
 	if c.Budgets < 0 || !(c.BudgetMin > 0) || !(c.BudgetMax >= c.BudgetMin) || c.BudgetMax > 1e9 {
 		return nil, fmt.Errorf("invalid budgets: --budgets must be 0 or more and 0 < --budget-min <= --budget-max <= 1e9")
 	}
+	if math.IsNaN(c.RunBudget) || math.IsInf(c.RunBudget, 0) {
+		return nil, fmt.Errorf("invalid --run-budget %v: use a finite number of dollars", c.RunBudget)
+	}
 	c.APIKey = strings.TrimSpace(getenv(*keyEnv))
 	c.Seed = *seed
 	return c, nil
@@ -227,6 +230,12 @@ type loader struct {
 	jobID   string    // for status requests
 	budgets []float64 // optimize budgets, empty when drawn per request
 	weights []int     // cumulative weights in kinds order
+
+	// The URLs and bodies that do not change between requests are built
+	// once, so the tool spends less of the CPU it shares with the server.
+	healthURL, statusURL, optimizeURL, runURL string
+	runBody                                   []byte
+	optimizeBodies                            [][]byte // by index into budgets
 }
 
 func newLoader(cfg *config) *loader {
@@ -242,20 +251,37 @@ func newLoader(cfg *config) *loader {
 			b += (cfg.BudgetMax - cfg.BudgetMin) * float64(i) / float64(cfg.Budgets-1)
 		}
 		l.budgets = append(l.budgets, math.Round(b))
+		l.optimizeBodies = append(l.optimizeBodies, l.optimizeBody(l.budgets[i]))
 	}
+	l.healthURL = cfg.URL.JoinPath("/health").String()
+	l.optimizeURL = cfg.URL.JoinPath("/phase4/optimize").String()
+	l.runURL = cfg.URL.JoinPath("/pipeline/run").String()
+	l.runBody = mustJSON(map[string]any{"split": cfg.Split, "model": cfg.Model, "budget": cfg.RunBudget})
 	return l
 }
 
-func (l *loader) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+// optimizeBody returns the body of an optimize request.
+func (l *loader) optimizeBody(budget float64) []byte {
+	return mustJSON(map[string]any{"split": l.cfg.Split, "model": l.cfg.Model, "budget": budget})
+}
+
+// mustJSON encodes a request body of strings and numbers. parse rejects
+// budgets that are not finite, the only values json.Marshal fails on here.
+func mustJSON(v any) []byte {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("ecomoload: encode request body: %v", err))
+	}
+	return raw
+}
+
+// newRequest builds a request to url; a nil body sends none.
+func (l *loader) newRequest(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(raw)
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, l.cfg.URL.JoinPath(path).String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +296,7 @@ func (l *loader) newRequest(ctx context.Context, method, path string, body any) 
 
 // findJob sets the job id of status requests: the latest completed job.
 func (l *loader) findJob(ctx context.Context) error {
-	req, err := l.newRequest(ctx, "GET", "/pipeline/jobs", nil)
+	req, err := l.newRequest(ctx, "GET", l.cfg.URL.JoinPath("/pipeline/jobs").String(), nil)
 	if err != nil {
 		return err
 	}
@@ -296,43 +322,48 @@ func (l *loader) findJob(ctx context.Context) error {
 		return errors.New("the server has no completed pipeline run: start one with POST /pipeline/run and wait for it")
 	}
 	l.jobID = list.Jobs[0].ID
+	l.statusURL = l.cfg.URL.JoinPath("/pipeline/status/" + l.jobID).String()
 	return nil
 }
 
 // pick chooses the kind and the optimize budget of request i. Each request
 // has its own random stream, so the mix does not depend on scheduling.
-func (l *loader) pick(i int) (string, float64) {
+// budgetIndex is the budget's index into l.budgets, or -1 when the budget
+// was drawn for this request.
+func (l *loader) pick(i int) (kind string, budget float64, budgetIndex int) {
 	rng := rand.New(rand.NewPCG(l.cfg.Seed, uint64(i)))
 	r := rng.IntN(l.weights[len(l.weights)-1])
-	kind := kinds[sort.SearchInts(l.weights, r+1)]
-	var budget float64
+	kind = kinds[sort.SearchInts(l.weights, r+1)]
 	if len(l.budgets) > 0 {
-		budget = l.budgets[rng.IntN(len(l.budgets))]
-	} else {
-		cents := l.cfg.BudgetMin*100 + rng.Float64()*(l.cfg.BudgetMax-l.cfg.BudgetMin)*100
-		budget = math.Round(cents) / 100
+		budgetIndex = rng.IntN(len(l.budgets))
+		return kind, l.budgets[budgetIndex], budgetIndex
 	}
-	return kind, budget
+	cents := l.cfg.BudgetMin*100 + rng.Float64()*(l.cfg.BudgetMax-l.cfg.BudgetMin)*100
+	return kind, math.Round(cents) / 100, -1
 }
 
 // send runs request i and measures it from start, the scheduled time.
 func (l *loader) send(ctx context.Context, i int, start time.Time) sample {
-	kind, budget := l.pick(i)
+	kind, budget, budgetIndex := l.pick(i)
 	var req *http.Request
 	var err error
 	want := http.StatusOK
 	switch kind {
 	case kindHealth:
-		req, err = l.newRequest(ctx, "GET", "/health", nil)
+		req, err = l.newRequest(ctx, "GET", l.healthURL, nil)
 	case kindStatus:
-		req, err = l.newRequest(ctx, "GET", "/pipeline/status/"+l.jobID, nil)
+		req, err = l.newRequest(ctx, "GET", l.statusURL, nil)
 	case kindOptimize:
-		req, err = l.newRequest(ctx, "POST", "/phase4/optimize",
-			map[string]any{"split": l.cfg.Split, "model": l.cfg.Model, "budget": budget})
+		var body []byte
+		if budgetIndex >= 0 {
+			body = l.optimizeBodies[budgetIndex]
+		} else {
+			body = l.optimizeBody(budget)
+		}
+		req, err = l.newRequest(ctx, "POST", l.optimizeURL, body)
 	case kindRun:
 		want = http.StatusAccepted
-		req, err = l.newRequest(ctx, "POST", "/pipeline/run",
-			map[string]any{"split": l.cfg.Split, "model": l.cfg.Model, "budget": l.cfg.RunBudget})
+		req, err = l.newRequest(ctx, "POST", l.runURL, l.runBody)
 	}
 	if err != nil {
 		return sample{kind: kind, err: err.Error()}

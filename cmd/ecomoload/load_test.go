@@ -47,7 +47,7 @@ func TestParseBounds(t *testing.T) {
 	for _, args := range [][]string{
 		{"--requests", "0"}, {"--requests", "2000000"}, {"--concurrency", "0"}, {"--concurrency", "5000"},
 		{"--duration", "11m"}, {"--mix", "health=0"}, {"--mix", "login=5"}, {"--rate", "-1"},
-		{"--budget-min", "0"}, {"--budget-min", "500", "--budget-max", "100"},
+		{"--budget-min", "0"}, {"--budget-min", "500", "--budget-max", "100"}, {"--run-budget", "NaN"}, {"--run-budget", "Inf"},
 	} {
 		if _, err := parse(args, noEnv, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", args)

@@ -1,9 +1,12 @@
 package optimize
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ecomopti/ecomopti/phases/dataset"
 )
 
 // benchBudget is $2,500, the reference request budget. It binds for every
@@ -102,6 +105,87 @@ func BenchmarkExactOffGrid(b *testing.B) {
 			}
 			b.ReportMetric(sol.Gap, "gap")
 			b.Logf("solver %s optimal %v gap %.2g", sol.Solver, sol.Optimal, sol.Gap)
+		})
+	}
+}
+
+// benchCallBudgets are 200 budgets from $100 to $20,000 in whole dollars,
+// the default budgets of the ecomoload load test.
+func benchCallBudgets() []float64 {
+	out := make([]float64, 200)
+	for k := range out {
+		out[k] = float64(int(100 + (20_000-100)*float64(k)/199 + 0.5))
+	}
+	return out
+}
+
+// BenchmarkOptimizeCall measures one optimize request on a split of 1,057
+// synthetic customers, the size of the Telco test split: Optimize, which
+// solves from scratch, and Planner.Optimize, which reuses one table for
+// every budget. Budgets cycle through benchCallBudgets.
+func BenchmarkOptimizeCall(b *testing.B) {
+	s := syntheticScores(21, 1057)
+	budgets := benchCallBudgets()
+	req := Request{Split: dataset.Test, Model: dataset.ModelEnsemble}
+	b.Run("optimize", func(b *testing.B) {
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			req.Budget = budgets[k%len(budgets)]
+			k++
+			if _, err := Optimize(context.Background(), s, req, DefaultConfig(), discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	p, err := NewPlanner(context.Background(), s, req.Model, DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("planner", func(b *testing.B) {
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			req.Budget = budgets[k%len(budgets)]
+			k++
+			if _, err := p.Optimize(context.Background(), req, discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new_planner", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := NewPlanner(context.Background(), s, req.Model, DefaultConfig()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWriteFiles writes the four files of one request into a
+// temporary folder, with and without fsync. Each iteration uses a new
+// stem, as calls with distinct budgets do.
+func BenchmarkWriteFiles(b *testing.B) {
+	s := syntheticScores(21, 1057)
+	p, err := NewPlanner(context.Background(), s, dataset.ModelEnsemble, DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := p.Optimize(context.Background(), Request{Split: dataset.Test, Model: dataset.ModelEnsemble, Budget: 2500}, discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, opts := range []WriteOptions{{}, {NoSync: true}} {
+		b.Run(fmt.Sprintf("nosync=%v", opts.NoSync), func(b *testing.B) {
+			dir := b.TempDir()
+			k := 0
+			for b.Loop() {
+				k++
+				if _, err := r.WriteFilesWith(context.Background(), dir, fmt.Sprintf("call%d", k), opts); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

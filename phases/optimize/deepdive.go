@@ -1,11 +1,5 @@
 package optimize
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-)
-
 // DeepDiveTopCustomers is the number of selected customers listed per
 // segment in the deep-dive, best v/cost first.
 const DeepDiveTopCustomers = 10
@@ -103,7 +97,7 @@ func (r *Report) SegmentDeepDive() DeepDive {
 
 func (r *Report) segmentDeepDive(seg Segment, campaignCostCents int64) SegmentDeepDive {
 	out := SegmentDeepDive{Segment: seg, TenureMonths: tenureRanges[seg]}
-	var selected, skipped []Customer
+	var selected []Customer // in table order, so the sums keep their order
 	var sumCLV, sumUplift, sumValue, sumNet float64
 	for row, c := range r.customers {
 		if c.Segment != seg {
@@ -128,8 +122,6 @@ func (r *Report) segmentDeepDive(seg Segment, campaignCostCents int64) SegmentDe
 			sumNet += dollars(c.NetCents())
 			if r.selected[row] {
 				selected = append(selected, c)
-			} else {
-				skipped = append(skipped, c)
 			}
 		}
 	}
@@ -174,21 +166,31 @@ func (r *Report) segmentDeepDive(seg Segment, campaignCostCents int64) SegmentDe
 		out.MeanTenureSelected = tenure / n
 	}
 
-	byRatio := func(a, b Customer) int {
-		if r := compareRatios(b.ValueCents, b.CostCents, a.ValueCents, a.CostCents); r != 0 {
-			return r
+	// The prepared order lists the eligible rows by v/cost descending, so
+	// the first skipped row of the segment has the highest skipped ratio
+	// and the last selected row the lowest selected one.
+	var top []Customer
+	lowest, skippedSeen := -1, false
+	for _, row := range r.render().byRatio {
+		c := r.customers[row]
+		if c.Segment != seg {
+			continue
 		}
-		return cmp.Or(cmp.Compare(b.ValueCents, a.ValueCents), strings.Compare(a.ID, b.ID))
+		switch {
+		case r.selected[row]:
+			lowest = row
+			if len(top) < DeepDiveTopCustomers {
+				top = append(top, c)
+			}
+		case !skippedSeen:
+			skippedSeen = true
+			out.HighestSkippedRatio = ratio(c)
+		}
 	}
-	slices.SortFunc(selected, byRatio)
-	slices.SortFunc(skipped, byRatio)
-	if len(selected) > 0 {
-		out.LowestSelectedRatio = ratio(selected[len(selected)-1])
+	if lowest >= 0 {
+		out.LowestSelectedRatio = ratio(r.customers[lowest])
 	}
-	if len(skipped) > 0 {
-		out.HighestSkippedRatio = ratio(skipped[0])
-	}
-	for _, c := range selected[:min(len(selected), DeepDiveTopCustomers)] {
+	for _, c := range top {
 		out.TopSelected = append(out.TopSelected, DeepDiveCustomer{
 			ID:               c.ID,
 			CLV:              c.CLV,

@@ -3,15 +3,12 @@ package optimize
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -63,7 +60,21 @@ func (r *Report) WriteFiles(dir, stem string) (Files, error) {
 // WriteFilesContext is WriteFiles that gives up with ctx's error, leaving
 // no file behind, when ctx is done before the renames start.
 func (r *Report) WriteFilesContext(ctx context.Context, dir, stem string) (Files, error) {
+	return r.WriteFilesWith(ctx, dir, stem, WriteOptions{})
+}
+
+// WriteOptions set how WriteFilesWith writes the files.
+type WriteOptions struct {
+	// NoSync skips the fsync of each file and of the folder (see
+	// FileSet.SetSync). Use it for files that can be written again from
+	// their inputs, such as the outputs of an optimize call.
+	NoSync bool
+}
+
+// WriteFilesWith is WriteFilesContext with options.
+func (r *Report) WriteFilesWith(ctx context.Context, dir, stem string, opts WriteOptions) (Files, error) {
 	set := NewFileSet(dir)
+	set.SetSync(!opts.NoSync)
 	files, err := r.StageFiles(set, stem)
 	if err != nil {
 		set.Abort()
@@ -124,6 +135,7 @@ func ValidStem(stem string) error {
 type FileSet struct {
 	dir    string
 	staged []stagedFile
+	noSync bool
 }
 
 type stagedFile struct {
@@ -131,7 +143,18 @@ type stagedFile struct {
 }
 
 // NewFileSet returns an empty set of files for dir, which must exist.
+// Each file is synced to disk before its rename, and the folder after
+// the renames; SetSync(false) turns that off.
 func NewFileSet(dir string) *FileSet { return &FileSet{dir: dir} }
+
+// SetSync turns the fsync of each staged file and of the folder on or off
+// for the files added after the call and for Commit. Without it, readers
+// still see each file appear whole, because the rename is atomic, and a
+// crash of the process loses nothing that the kernel already holds. A
+// power failure or kernel crash shortly after Commit can leave a file
+// empty or missing, so turn it off only for files that can be written
+// again from their inputs.
+func (s *FileSet) SetSync(on bool) { s.noSync = !on }
 
 // Add writes one file of the set under a temporary name and returns the
 // path it gets on Commit. The name must be a plain file name. On error,
@@ -141,7 +164,7 @@ func (s *FileSet) Add(name string, write func(io.Writer) error) (string, error) 
 		return "", err
 	}
 	final := filepath.Join(s.dir, name)
-	tmp, err := writeTemp(final, write)
+	tmp, err := writeTemp(final, write, !s.noSync)
 	if err != nil {
 		return "", err
 	}
@@ -163,9 +186,9 @@ func (s *FileSet) Names() []string {
 }
 
 // Commit renames every staged file into place, in the order they were
-// added, and syncs the folder so the names survive a crash. When a rename
-// fails, the files renamed before it stay in place and the rest are
-// removed.
+// added, and syncs the folder so the names survive a crash (unless
+// SetSync(false) was called). When a rename fails, the files renamed
+// before it stay in place and the rest are removed.
 func (s *FileSet) Commit() error {
 	staged := s.staged
 	s.staged = nil
@@ -176,6 +199,9 @@ func (s *FileSet) Commit() error {
 			}
 			return fmt.Errorf("rename %s: %w", filepath.Base(f.final), err)
 		}
+	}
+	if s.noSync {
+		return nil
 	}
 	return syncDir(s.dir)
 }
@@ -189,9 +215,10 @@ func (s *FileSet) Abort() {
 	s.staged = nil
 }
 
-// writeTemp writes a synced temporary file next to path and returns its
-// name. Temporary names start with a dot and end in ".tmp".
-func writeTemp(path string, write func(io.Writer) error) (name string, err error) {
+// writeTemp writes a temporary file next to path, synced to disk when
+// sync is set, and returns its name. Temporary names start with a dot and
+// end in ".tmp".
+func writeTemp(path string, write func(io.Writer) error, sync bool) (name string, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return "", err
@@ -212,8 +239,10 @@ func writeTemp(path string, write func(io.Writer) error) (name string, err error
 	if err := tmp.Chmod(0o644); err != nil {
 		return "", err
 	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return "", err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return "", err
@@ -232,81 +261,6 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync folder %s: %w", dir, err)
 	}
 	return nil
-}
-
-// priorities returns the dense rank of v/cost for every customer, 1 for the
-// highest ratio. Equal ratios share a rank.
-func (r *Report) priorities() []int {
-	order := make([]int, len(r.customers))
-	for i := range order {
-		order[i] = i
-	}
-	byRatio := func(i, j int) int {
-		a, b := r.customers[i], r.customers[j]
-		return -compareRatios(a.ValueCents, a.CostCents, b.ValueCents, b.CostCents)
-	}
-	slices.SortStableFunc(order, byRatio)
-	rank := make([]int, len(r.customers))
-	for k, i := range order {
-		switch {
-		case k == 0:
-			rank[i] = 1
-		case byRatio(order[k-1], i) == 0:
-			rank[i] = rank[order[k-1]]
-		default:
-			rank[i] = rank[order[k-1]] + 1
-		}
-	}
-	return rank
-}
-
-// writeCRM writes one row per customer of the split: the selected ones
-// first, each group by priority and then customer ID.
-func (r *Report) writeCRM(w io.Writer) error {
-	rank := r.priorities()
-	rows := make([]int, len(r.customers))
-	for i := range rows {
-		rows[i] = i
-	}
-	slices.SortFunc(rows, func(i, j int) int {
-		if r.selected[i] != r.selected[j] {
-			if r.selected[i] {
-				return -1
-			}
-			return 1
-		}
-		if rank[i] != rank[j] {
-			return rank[i] - rank[j]
-		}
-		return strings.Compare(r.customers[i].ID, r.customers[j].ID)
-	})
-
-	cw := csv.NewWriter(w)
-	if err := cw.Write(crmHeader); err != nil {
-		return err
-	}
-	for _, i := range rows {
-		c := r.customers[i]
-		recommendation := RecommendNoTreat
-		if r.selected[i] {
-			recommendation = RecommendTreat
-		}
-		rec := []string{
-			c.ID,
-			strconv.FormatFloat(c.CLV, 'f', 2, 64),
-			strconv.FormatFloat(c.Uplift, 'f', 6, 64),
-			strconv.FormatFloat(dollars(c.ValueCents), 'f', 2, 64),
-			strconv.FormatFloat(dollars(c.CostCents), 'f', 2, 64),
-			c.Segment.String(),
-			recommendation,
-			strconv.Itoa(rank[i]),
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func (r *Report) writeJSON(w io.Writer) error { return writeIndentedJSON(w, r) }

@@ -33,11 +33,18 @@ func SolveGreedy(customers []Customer, budgetCents int64, cfg Config) (*Solution
 		return nil, e
 	}
 
-	sol := p.solution(greedySelect(p, budgetCents), budgetCents, SolverGreedy)
 	prefixCost, prefixNet := p.prefixSums()
+	return greedySolution(p, prefixCost, prefixNet, budgetCents, start), nil
+}
+
+// greedySolution runs the greedy selection for a budget that passed
+// checkBudget, bounds it by the LP relaxation over the prefix sums of
+// p.prefixSums, and times it from start.
+func greedySolution(p *problem, prefixCost, prefixNet []int64, budgetCents int64, start time.Time) *Solution {
+	sol := p.solution(greedySelect(p, budgetCents), budgetCents, SolverGreedy)
 	sol.setBound(lpBound(p, prefixCost, prefixNet, 0, budgetCents))
 	sol.Duration = time.Since(start)
-	return sol, nil
+	return sol
 }
 
 // greedySelect returns the greedy selection mask. The budget must have

@@ -19,10 +19,7 @@ package optimize
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ecomopti/ecomopti/phases/dataset"
@@ -112,6 +109,9 @@ type Report struct {
 
 	customers []Customer // every customer of the split, in table order
 	selected  []bool     // by position in customers
+	// files holds the parts of the output files that do not depend on the
+	// selection. Reports of one Planner share it; nil builds it on use.
+	files *renderCache
 }
 
 // Optimize prices the customers of one split with the requested model,
@@ -124,64 +124,15 @@ type Report struct {
 // minimums ErrInfeasible (as an *InfeasibleError). A done ctx returns
 // ctx.Err(), checked between steps and inside the solvers.
 func Optimize(ctx context.Context, s *dataset.Scores, req Request, cfg Config, log *slog.Logger) (*Report, error) {
-	budget, err := BudgetCents(req.Budget)
+	budget, req, err := checkRequest(req)
 	if err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	if req.Solver == "" {
-		req.Solver = RequestSolverExact
-	}
-	if req.Solver != RequestSolverExact && req.Solver != RequestSolverGreedy {
-		return nil, fmt.Errorf("optimize: %w %q: valid solvers are %s, %s", ErrUnknownSolver, req.Solver, RequestSolverExact, RequestSolverGreedy)
-	}
-	if !slices.Contains(dataset.Splits, req.Split) {
-		return nil, fmt.Errorf("optimize: %w %q: valid splits are %s", ErrUnknownSplit, req.Split, strings.Join(dataset.Splits, ", "))
-	}
-	log = log.With("split", req.Split, "model", req.Model)
-
-	all, ex, err := priceCustomers(s, req.Model, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	eligible := eligibleOnly(all)
-	log.Debug("customers priced", "customers", ex.Total, "eligible", ex.Eligible,
-		"low_uplift", ex.LowUplift, "sleeping_dogs", ex.SleepingDogs, "churned", ex.Churned, "not_eligible", ex.NotEligible)
-	if len(eligible) == 0 {
-		return nil, fmt.Errorf("optimize: %w: all %d customers of split %s are excluded (%d low uplift, %d churned, %d with value not above cost)",
-			ErrNoEligible, ex.Total, req.Split, ex.LowUplift, ex.Churned, ex.NotEligible)
-	}
-
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	greedy, err := SolveGreedy(eligible, budget, cfg)
+	p, err := newPlanner(ctx, s, req.Model, cfg, false)
 	if err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	exact, err := solveExact(ctx, eligible, budget, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	if !exact.Optimal {
-		log.Warn("exact solver stopped at time limit", "time_limit", cfg.TimeLimit, "gap", exact.Gap, "bound", exact.Bound)
-	}
-
-	chosen := exact
-	if req.Solver == RequestSolverGreedy {
-		chosen = greedy
-	}
-	r := newReport(req, cfg, all, eligible, ex, chosen)
-	r.Comparison = compare(greedy, exact)
-	log.Info("campaign optimised", "solver", chosen.Solver, "optimal", chosen.Optimal,
-		"selected", r.Metrics.CustomersSelected, "net_value", r.Metrics.NetValue,
-		"greedy_net_value", r.Comparison.Greedy.NetValue, "exact_net_value", r.Comparison.Exact.NetValue)
-	return r, nil
+	return p.optimize(ctx, req, budget, log)
 }
 
 func newReport(req Request, cfg Config, all, eligible []Customer, ex Exclusions, sol *Solution) *Report {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,11 +41,24 @@ const CampaignsDir = "campaigns"
 // database instead of letting the queue grow.
 const MaxPendingCampaigns = 10_000
 
+// Batching of campaign records. The background writer waits up to
+// CampaignBatchDelay after the first record of a batch for more records
+// to queue, unless a reader is waiting in flush or CampaignBatchSize
+// records are queued. Each transaction costs two fdatasync calls, so
+// under load this turns hundreds of small transactions per second into
+// about one per CampaignBatchDelay. In exchange, a crash of the process
+// can lose the records of the calls of the last CampaignBatchDelay, which
+// were queued but not yet written.
+const (
+	CampaignBatchDelay = 10 * time.Millisecond
+	CampaignBatchSize  = 1000
+)
+
 // campaignHistory records optimisation calls in a CampaignStore. Records
 // are written in the background, so a call does not wait for the disk:
-// every record queued while a write is in flight goes into the next
-// transaction (group commit). Readers call flush first, so they see every
-// call that returned before they asked.
+// every record queued while a write is in flight or during the batch delay
+// goes into the next transaction (group commit). Readers call flush
+// first, so they see every call that returned before they asked.
 type campaignHistory struct {
 	store CampaignStore
 	log   *slog.Logger
@@ -53,6 +67,13 @@ type campaignHistory struct {
 	keep    int
 	pending []*pendingCampaign
 	writing bool
+	// flushes counts the flush markers in pending.
+	flushes int
+	// wake cuts the batch delay short; it is created on first use and
+	// has room for one signal.
+	wake chan struct{}
+	// delay is the batch delay; 0 means CampaignBatchDelay.
+	delay time.Duration
 }
 
 // pendingCampaign is a queued record, or a flush marker when rec is nil.
@@ -81,11 +102,29 @@ func (h *campaignHistory) add(rec *store.Campaign) (done <-chan error, full bool
 	defer h.mu.Unlock()
 	full = len(h.pending) >= MaxPendingCampaigns
 	h.pending = append(h.pending, p)
+	if rec == nil {
+		h.flushes++
+	}
+	if h.wake == nil {
+		h.wake = make(chan struct{}, 1)
+	}
+	if h.urgent() {
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
 	if !h.writing {
 		h.writing = true
 		go h.drain()
 	}
 	return p.done, full
+}
+
+// urgent reports whether the queue must be written without the batch
+// delay; h.mu must be held.
+func (h *campaignHistory) urgent() bool {
+	return h.flushes > 0 || len(h.pending) >= CampaignBatchSize
 }
 
 // flush returns once every record queued before the call is written.
@@ -95,12 +134,30 @@ func (h *campaignHistory) flush() {
 }
 
 // drain writes the queued records, batch after batch, until the queue is
-// empty, and then ends.
+// empty, and then ends. Before each batch it waits for more records as
+// described at CampaignBatchDelay.
 func (h *campaignHistory) drain() {
 	h.mu.Lock()
 	for len(h.pending) > 0 {
+		if !h.urgent() {
+			wake, delay := h.wake, cmp.Or(h.delay, CampaignBatchDelay)
+			h.mu.Unlock()
+			timer := time.NewTimer(delay)
+			select {
+			case <-timer.C:
+			case <-wake:
+			}
+			timer.Stop()
+			h.mu.Lock()
+		}
 		batch, keep := h.pending, h.keep
-		h.pending = nil
+		h.pending, h.flushes = nil, 0
+		// A signal left from a batch already taken would cut the next
+		// delay short.
+		select {
+		case <-h.wake:
+		default:
+		}
 		h.mu.Unlock()
 		h.write(batch, keep)
 		h.mu.Lock()
@@ -196,9 +253,12 @@ func (o *Optimizer) record(req OptimizeRequest, start time.Time, res *OptimizeRe
 		rec.Status = store.CampaignComplete
 		rec.RunID, rec.Solver, rec.Optimal, rec.Cached = res.RunID, res.Solver, res.Optimal, res.Cached
 		rec.DurationMS = res.DurationMS
-		if rec.Metrics, err = json.Marshal(res.Detail); err != nil {
-			o.log.Error("encode campaign metrics", "campaign_id", rec.ID, "err", err)
-			rec.Metrics = nil
+		rec.Metrics = res.detailJSON
+		if rec.Metrics == nil {
+			if rec.Metrics, err = json.Marshal(res.Detail); err != nil {
+				o.log.Error("encode campaign metrics", "campaign_id", rec.ID, "err", err)
+				rec.Metrics = nil
+			}
 		}
 		rec.Files = map[string]string{}
 		for kind, path := range res.Files.byKind() {

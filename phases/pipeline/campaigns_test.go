@@ -410,3 +410,97 @@ func TestCampaignPlots(t *testing.T) {
 		t.Errorf("plots of an unknown id: %v, want ErrNotFound", err)
 	}
 }
+
+// countingStore is a CampaignStore that records the size of each batch.
+type countingStore struct {
+	mu      sync.Mutex
+	batches []int
+}
+
+func (s *countingStore) AddCampaigns(cs []*store.Campaign, keep int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, len(cs))
+	return 0, nil
+}
+
+func (s *countingStore) Campaign(string) (*store.Campaign, error) { return nil, jobs.ErrNotFound }
+
+func (s *countingStore) SetCampaignFiles(string, map[string]string) (*store.Campaign, error) {
+	return nil, jobs.ErrNotFound
+}
+
+// TestCampaignHistoryBatchDelay checks, with a batch delay of an hour,
+// that records wait for more to join their batch, and that a flush or a
+// full batch ends the wait.
+func TestCampaignHistoryBatchDelay(t *testing.T) {
+	cs := &countingStore{}
+	h := &campaignHistory{store: cs, log: discard, keep: 0, delay: time.Hour}
+	var dones []<-chan error
+	for k := range 50 {
+		done, _ := h.add(&store.Campaign{ID: fmt.Sprintf("wait%02d", k)})
+		dones = append(dones, done)
+	}
+	h.flush()
+	for k, done := range dones {
+		if err := <-done; err != nil {
+			t.Fatalf("record %d: %v", k, err)
+		}
+	}
+	cs.mu.Lock()
+	if len(cs.batches) != 1 || cs.batches[0] != 50 {
+		t.Errorf("batches %v after a flush, want one of 50", cs.batches)
+	}
+	cs.mu.Unlock()
+
+	// A full batch is written without a flush.
+	var last <-chan error
+	for k := range CampaignBatchSize {
+		last, _ = h.add(&store.Campaign{ID: fmt.Sprintf("full%04d", k)})
+	}
+	if err := <-last; err != nil {
+		t.Fatal(err)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.batches) != 2 || cs.batches[1] != CampaignBatchSize {
+		t.Errorf("batches %v, want a second one of %d", cs.batches, CampaignBatchSize)
+	}
+}
+
+// TestOptimizeResultEncodeJSON compares the spliced encoding of results,
+// solved and reused, with the encoder's output for the whole struct.
+func TestOptimizeResultEncodeJSON(t *testing.T) {
+	b := setupCampaigns(t)
+	for _, budget := range []float64{300, 300.5, 412.25, 1e6, 123456.78} {
+		for round := range 2 {
+			res, err := b.opt.Optimize(context.Background(), OptimizeRequest{Split: dataset.Test, Model: dataset.ModelEnsemble, Budget: budget})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Cached != (round == 1) {
+				t.Errorf("budget %v round %d: cached %v", budget, round, res.Cached)
+			}
+			for _, id := range []string{res.CampaignID, ""} {
+				res.CampaignID = id
+				want, err := json.Marshal(res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := res.EncodeJSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != string(want)+"\n" {
+					t.Errorf("budget %v round %d campaign id %q: encoding\n%s\nwant\n%s", budget, round, id, got, want)
+				}
+			}
+		}
+	}
+	// A result not made by the Optimizer takes the plain path.
+	plain := &OptimizeResult{Status: "complete", Budget: 5}
+	want, _ := json.Marshal(plain)
+	if got, err := plain.EncodeJSON(); err != nil || string(got) != string(want)+"\n" {
+		t.Errorf("plain result: %s, %v, want %s", got, err, want)
+	}
+}
