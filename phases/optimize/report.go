@@ -14,7 +14,9 @@
 // units, with branch and bound for problems too large for the tables.
 // Optimize runs both for one request and builds the Report, and
 // Report.WriteFiles writes the CRM export, the report JSON and a Markdown
-// summary. All money is computed in integer cents.
+// summary. A Planner does what Optimize does for many requests on one
+// split and model, reusing one exact table for every budget. All money is
+// computed in integer cents.
 package optimize
 
 import (
