@@ -88,6 +88,9 @@ func runOptimize(ctx context.Context, args []string, getenv func(string) string,
 	defer cancel()
 	opt := pipeline.NewOptimizer(st, dataDir, pipeline.DefaultConfig().Optimize, log)
 	res, err := opt.Optimize(ctx, pipeline.OptimizeRequest{Split: cfg.Split, Model: cfg.Model, Budget: cfg.Budget})
+	// The campaign record is written in the background; save it before the
+	// deferred Close, or it is lost and its writer races the closing store.
+	opt.FlushCampaigns()
 	switch {
 	case errors.Is(err, jobs.ErrNoCompletedRun):
 		return fmt.Errorf("no completed pipeline run in %s: run 'ecomopti run --split %s' first", dataDir, cfg.Split)
