@@ -289,8 +289,8 @@ type optimizeResponse struct {
 		TotalCost         float64 `json:"total_cost"`
 		ROI               float64 `json:"roi"`
 	} `json:"metrics"`
-	Files     map[string]string `json:"files"`
-	Downloads map[string]string `json:"downloads"`
+	Files     map[string]string `json:"local_paths"`
+	Downloads map[string]string `json:"files"`
 }
 
 // checkOptimize asks for a campaign and checks its figures and files.

@@ -16,7 +16,7 @@ type cachedResponse struct {
 		CustomersSelected int     `json:"customers_selected"`
 		NetValue          float64 `json:"net_value"`
 	} `json:"metrics"`
-	Files map[string]string `json:"files"`
+	Files map[string]string `json:"local_paths"`
 }
 
 func optimizeOnce(t *testing.T, s *opsServer, body string) cachedResponse {

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 
@@ -21,24 +24,72 @@ const MaxBodyBytes = 1 << 20
 // not by the budget.
 const MaxBudget = 1e9
 
-// decodeBody reads a JSON object into v, rejecting unknown fields, trailing
-// data and bodies over MaxBodyBytes.
+// decodeBody reads a JSON object into v, rejecting unknown fields, null
+// values, repeated keys, trailing data and bodies over MaxBodyBytes. A
+// body that arrives too slowly for the server's read timeout gets 408.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	if r.ContentLength > MaxBodyBytes {
+		return &http.MaxBytesError{Limit: MaxBodyBytes}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		var netErr net.Error
+		switch {
+		case errors.As(err, &maxErr):
+			return err
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+			return errorf(http.StatusRequestTimeout, "the request body did not arrive within the server's read timeout; send it again")
+		}
+		return errorf(http.StatusBadRequest, "read request body: %v", err)
+	}
+	if verr := checkTopLevel(raw); verr != nil {
+		return verr
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return err
-		}
 		return &ValidationError{Fields: []FieldError{{Loc: []any{"body"},
 			Msg: "request body must contain a single JSON object", Type: "json_invalid"}}}
 	}
 	return nil
+}
+
+// checkTopLevel rejects null values and repeated keys in a JSON object,
+// which encoding/json would silently turn into a default or the last value.
+// Malformed JSON is left to the decoder, which reports it with an offset.
+func checkTopLevel(raw []byte) *ValidationError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	var errs []FieldError
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+		switch {
+		case seen[key]:
+			errs = append(errs, FieldError{Loc: []any{"body", key}, Msg: fmt.Sprintf("field %q is given more than once; send it once", key), Type: "duplicate"})
+		case string(bytes.TrimSpace(value)) == "null":
+			errs = append(errs, FieldError{Loc: []any{"body", key}, Msg: fmt.Sprintf("field %q is null; leave it out to use the default, or give a value", key), Type: "null"})
+		}
+		seen[key] = true
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: errs}
 }
 
 // decodeError turns an encoding/json error into a 422 naming the field.

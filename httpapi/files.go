@@ -31,7 +31,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request, ps httproute
 	rel := strings.TrimPrefix(ps.ByName("path"), "/")
 	clean := path.Clean(rel)
 	top, _, _ := strings.Cut(clean, "/")
-	if rel == "" || clean != rel || !servedTops[top] || !fs.ValidPath(clean) {
+	if rel == "" || clean != rel || !servedTops[top] || !fs.ValidPath(clean) || strings.ContainsRune(clean, 0) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "no file %q: paths are relative to the data directory and start with runs/ or logs/", rel))
 		return
 	}
@@ -43,11 +43,12 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request, ps httproute
 	defer root.Close()
 	f, err := root.Open(filepath.FromSlash(clean))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "escapes") || errors.Is(err, fs.ErrPermission) {
-			s.writeError(w, r, errorf(http.StatusNotFound, "no file %q below the data directory", rel))
-			return
+		// Missing files, paths that escape the root and names the file
+		// system rejects all mean the same to the client: no such file.
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Info("file request rejected", "path", rel, "err", err)
 		}
-		s.writeError(w, r, err)
+		s.writeError(w, r, errorf(http.StatusNotFound, "no file %q below the data directory", rel))
 		return
 	}
 	defer f.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ecomopti/ecomopti/jobs"
 	"github.com/ecomopti/ecomopti/phases/optimize"
+	"github.com/ecomopti/ecomopti/phases/pipeline"
 )
 
 // MaxListLimit caps one page of GET /pipeline/jobs.
@@ -21,6 +23,13 @@ const MaxListLimit = 500
 func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	q := r.URL.Query()
 	f := jobs.JobFilter{Limit: 50, Before: q.Get("before")}
+	if f.Before != "" {
+		if _, err := uuid.Parse(f.Before); err != nil {
+			s.writeError(w, r, &ValidationError{Fields: []FieldError{{Loc: []any{"query", "before"},
+				Msg: fmt.Sprintf("invalid cursor %q: pass the next_before value of the previous page", f.Before), Type: "value_error"}}})
+			return
+		}
+	}
 	if st := q.Get("status"); st != "" {
 		if !jobs.Status(st).Valid() {
 			s.writeError(w, r, &ValidationError{Fields: []FieldError{{Loc: []any{"query", "status"},
@@ -60,8 +69,11 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, ps httprou
 		return
 	}
 	s.log.Info("cancel requested", "job_id", job.ID, "status", job.Status)
-	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.ID, "status": job.Status,
-		"message": "cancel requested; a running job stops at its next safe point"})
+	msg := "job canceled"
+	if job.Status == jobs.StatusRunning {
+		msg = "cancel requested; the running job stops at its next safe point"
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.ID, "status": job.Status, "message": msg})
 }
 
 // handleLog serves the full log file, or the stored tail when the file is
@@ -95,9 +107,11 @@ func (s *Server) handleLog(w http.ResponseWriter, r *http.Request, ps httprouter
 func (s *Server) optimizeError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
-		return errorf(http.StatusGatewayTimeout, "optimisation did not finish within %s; try a smaller budget or the greedy solver", s.cfg.OptimizeTimeout)
+		return errorf(http.StatusGatewayTimeout, "optimisation did not finish within %s; try again, or raise the server's --optimize-timeout", s.cfg.OptimizeTimeout)
 	case errors.Is(err, optimize.ErrInfeasible), errors.Is(err, optimize.ErrNoEligible):
 		return errorf(http.StatusUnprocessableEntity, "%s", err.Error())
+	case errors.Is(err, pipeline.ErrArtifact):
+		return errorf(http.StatusConflict, "the latest completed run cannot be used: %v; run the pipeline again (POST /pipeline/run)", err)
 	case errors.Is(err, optimize.ErrInvalidBudget):
 		return invalid("budget", err.Error(), "value_error")
 	}

@@ -141,7 +141,7 @@ func TestResponsesMatchDocument(t *testing.T) {
 	}
 	_, raw = s.do(t, "POST", "/phase4/optimize", `{"split":"test","budget":200}`, key)
 	var opt struct {
-		Downloads map[string]string `json:"downloads"`
+		Downloads map[string]string `json:"files"`
 	}
 	if err := json.Unmarshal(raw, &opt); err != nil || opt.Downloads["report"] == "" {
 		t.Fatalf("optimize: %s, %v", raw, err)

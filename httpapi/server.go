@@ -100,6 +100,9 @@ func New(store jobs.Store, worker Canceler, optimizer *pipeline.Optimizer, cfg C
 		s.removeStaleBackups()
 	}
 	s.router = httprouter.New()
+	// A case or slash fix-up would answer with an HTML redirect body; an
+	// unknown spelling gets the JSON 404 instead.
+	s.router.RedirectFixedPath = false
 	s.routes()
 	return s
 }
@@ -116,6 +119,7 @@ func (s *Server) catalogue() []route {
 	return []route{
 		{"GET", "/", "service name, version and endpoint catalogue", s.handleRoot},
 		{"GET", "/health", "readiness of each phase's artifacts and the database", s.handleHealth},
+		{"HEAD", "/health", "the status code of GET /health without the body, for probes", s.handleHealth},
 		{"POST", "/pipeline/run", "start phases 1-4 as a background job", s.handleRun},
 		{"GET", "/pipeline/status/:job_id", "status, progress and log tail of a job", s.handleStatus},
 		{"GET", "/pipeline/jobs", "list jobs, newest first (status, limit, before)", s.handleJobs},

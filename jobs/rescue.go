@@ -63,7 +63,7 @@ func Rescue(store Store, mode RescueMode, maxAttempts int, now time.Time, log *s
 		_, err := store.UpdateJob(j.ID, func(j *Job) error {
 			if j.Attempts >= maxAttempts {
 				to = StatusFailed
-				j.Error = fmt.Sprintf("interrupted %d times; giving up after %d attempts", j.Attempts, maxAttempts)
+				j.Error = fmt.Sprintf("interrupted during each of its %d starts; giving up at the cap of %d (--max-attempts)", j.Attempts, maxAttempts)
 				return j.TransitionTo(StatusFailed, now, "attempts exhausted")
 			}
 			to = StatusQueued

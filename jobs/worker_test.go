@@ -232,7 +232,7 @@ func TestRescueResumesAndCapsAttempts(t *testing.T) {
 		t.Errorf("fresh job is %s, want queued", j.Status)
 	}
 	j, _ := b.store.Job(tired.ID)
-	if j.Status != jobs.StatusFailed || !strings.Contains(j.Error, "3 attempts") {
+	if j.Status != jobs.StatusFailed || !strings.Contains(j.Error, "cap of 3") {
 		t.Errorf("tired job is %s %q, want failed naming the attempts", j.Status, j.Error)
 	}
 }

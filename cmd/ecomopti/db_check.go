@@ -46,7 +46,7 @@ four phases. Prints the problems and exits with code 1 when there are any.`, get
 	}
 	writeCheckReport(stdout, st.Path(), rep, *noFiles)
 	if !rep.OK() {
-		return fmt.Errorf("check found %d problems in %s", len(rep.Problems), st.Path())
+		return fmt.Errorf("check found %s in %s", plural(len(rep.Problems), "problem"), st.Path())
 	}
 	return nil
 }
@@ -92,8 +92,16 @@ func writeCheckReport(w io.Writer, path string, rep *store.CheckReport, noFiles 
 		fmt.Fprintln(w, "ok: no problems found")
 		return
 	}
-	fmt.Fprintf(w, "%d problems:\n", len(rep.Problems))
+	fmt.Fprintf(w, "%s:\n", plural(len(rep.Problems), "problem"))
 	for _, p := range rep.Problems {
 		fmt.Fprintf(w, "  - %s\n", p)
 	}
+}
+
+// plural returns "1 problem" or "n problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

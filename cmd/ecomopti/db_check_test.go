@@ -36,11 +36,11 @@ func TestDBCheckReportsChangedArtifact(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
-	if !strings.Contains(stdout, "1 problems:") || !strings.Contains(stdout, f.doneArts[2].Path) ||
+	if !strings.Contains(stdout, "1 problem:") || !strings.Contains(stdout, f.doneArts[2].Path) ||
 		!strings.Contains(stdout, "(latest completed run)") {
 		t.Errorf("report does not list the changed artifact:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "check found 1 problems") {
+	if !strings.Contains(stderr, "check found 1 problem in") {
 		t.Errorf("stderr %q", stderr)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -78,7 +79,11 @@ func runOptimize(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(filepath.Join(dataDir, store.FileName), store.Options{})
+	dbPath := filepath.Join(dataDir, store.FileName)
+	if _, err := os.Stat(dbPath); err != nil {
+		return fmt.Errorf("no completed pipeline run in %s (no database yet): run 'ecomopti run' or 'ecomopti serve' there first, or pass the right --data-dir", dataDir)
+	}
+	st, err := store.Open(dbPath, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -97,7 +102,7 @@ func runOptimize(ctx context.Context, args []string, getenv func(string) string,
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("optimisation did not finish within %s; raise --timeout", cfg.Timeout)
 	case err != nil:
-		return fmt.Errorf("optimize: %w", err)
+		return err
 	}
 	if cfg.JSON {
 		enc := json.NewEncoder(stdout)

@@ -92,7 +92,7 @@ func TestAttemptsCapAcrossRestarts(t *testing.T) {
 	if j.Status != jobs.StatusFailed {
 		t.Fatalf("after the second kill the job is %s, want failed", j.Status)
 	}
-	if !strings.Contains(j.Error, "2 attempts") {
+	if !strings.Contains(j.Error, "cap of 2") {
 		t.Errorf("error %q does not name the cap", j.Error)
 	}
 	want := []jobs.Status{jobs.StatusQueued, jobs.StatusRunning, jobs.StatusInterrupted,

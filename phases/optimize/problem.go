@@ -81,7 +81,7 @@ func (e *InfeasibleError) Error() string {
 	for i, s := range e.Segments {
 		parts[i] = fmt.Sprintf("%s needs %d for %s", s.Segment, s.Minimum, formatCents(s.CostCents))
 	}
-	return fmt.Sprintf("%v: budget %s cannot meet the segment minimums (%s), which cost %s in total, so raise the budget to at least %s or lower the minimum per segment",
+	return fmt.Sprintf("%v: budget %s cannot meet the segment minimums (%s), which cost %s in total, so raise the budget to at least %s",
 		ErrInfeasible, budget, strings.Join(parts, ", "), needed, needed)
 }
 

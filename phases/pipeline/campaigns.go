@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"sync"
 	"time"
@@ -311,11 +312,28 @@ var ErrNoCampaignHistory = errors.New("campaign history is not available: the jo
 // that did not complete, because there is no selection to draw.
 var ErrCampaignNotComplete = errors.New("campaign did not complete")
 
+// plotsDraw is a chart drawing in progress for one campaign id; done is
+// closed when rec and err are set.
+type plotsDraw struct {
+	done chan struct{}
+	rec  *store.Campaign
+	err  error
+	// waiters counts the calls waiting for this drawing; guarded by
+	// Optimizer.mu.
+	waiters int
+}
+
 // CampaignPlots draws the campaign charts of a recorded optimisation call
 // into the campaigns folder of its run and adds them to the record's
 // files, which it returns. The charts are drawn here, on request, and not
 // during the call, because drawing takes a few hundred milliseconds while
 // the call itself must stay within milliseconds.
+//
+// Concurrent calls for the same id wait for one drawing and share its
+// result. Drawings of different ids run one at a time, so a call waits,
+// until ctx ends, for the drawing before it. When the drawing that a call
+// waits for fails only because its own caller's ctx ended, the waiting
+// call draws again with its own ctx.
 //
 // It solves the recorded request again on the recorded run's scores,
 // which selects the same customers because the solvers are deterministic,
@@ -328,6 +346,49 @@ func (o *Optimizer) CampaignPlots(ctx context.Context, id string) (*store.Campai
 	if o.history == nil {
 		return nil, ErrNoCampaignHistory
 	}
+	for {
+		o.mu.Lock()
+		d, ok := o.draws[id]
+		if !ok {
+			d = &plotsDraw{done: make(chan struct{})}
+			o.draws[id] = d
+		} else {
+			d.waiters++
+		}
+		o.mu.Unlock()
+
+		if !ok {
+			d.rec, d.err = o.drawPlots(ctx, id)
+			o.mu.Lock()
+			delete(o.draws, id)
+			o.mu.Unlock()
+			close(d.done)
+			return cloneCampaign(d.rec), d.err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-d.done:
+		}
+		if d.err == nil || !isContextError(d.err) {
+			return cloneCampaign(d.rec), d.err
+		}
+	}
+}
+
+// cloneCampaign copies a record shared between callers, with its own
+// Files map.
+func cloneCampaign(c *store.Campaign) *store.Campaign {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Files = maps.Clone(c.Files)
+	return &out
+}
+
+// drawPlots does the work of CampaignPlots for one id.
+func (o *Optimizer) drawPlots(ctx context.Context, id string) (*store.Campaign, error) {
 	o.history.flush()
 	rec, err := o.history.store.Campaign(id)
 	if err != nil {
@@ -340,6 +401,19 @@ func (o *Optimizer) CampaignPlots(ctx context.Context, id string) (*store.Campai
 	if err != nil {
 		return nil, fmt.Errorf("draw campaign %s: run %s: %w", id, rec.RunID, err)
 	}
+	// One drawing at a time, and stageCampaignPlots renders on this
+	// goroutine, so charts use at most one core and optimize calls keep
+	// the other.
+	select {
+	case o.drawing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-o.drawing }()
+	if o.drawHook != nil {
+		o.drawHook(id)
+	}
+
 	runDir := filepath.Join(o.dataDir, run.RunDir)
 	scores, err := ReadScores(PhaseDir(runDir, PhaseUplift), rec.Split)
 	if err != nil {
@@ -364,7 +438,20 @@ func (o *Optimizer) CampaignPlots(ctx context.Context, id string) (*store.Campai
 	set := optimize.NewFileSet(dir)
 	defer set.Abort()
 	stem := Stem(oreq)
-	manifest, err := stagePlots(set, stem+"_", figures, log)
+	// Charts of the latest run join the set of their stem in the file-set
+	// index, so the limit deletes them with the other outputs and the
+	// index does not delete the set while they are written.
+	// The staged names are taken before Commit, and removing a name that
+	// was never committed does nothing.
+	var staged []string
+	if latest, err := o.store.Latest(); err == nil && latest.ID == run.ID {
+		ix, limit := o.fileIndex(run)
+		if err := ix.begin(stem); err != nil {
+			return nil, fmt.Errorf("draw campaign %s: read campaign folder: %w", id, err)
+		}
+		defer func() { o.releaseFiles(ix, stem, staged, nil, limit) }()
+	}
+	manifest, err := stageCampaignPlots(ctx, set, stem+"_", figures, log)
 	if err != nil {
 		return nil, fmt.Errorf("draw campaign %s: %w", id, err)
 	}
@@ -375,6 +462,7 @@ func (o *Optimizer) CampaignPlots(ctx context.Context, id string) (*store.Campai
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	staged = set.Names()
 	if err := set.Commit(); err != nil {
 		return nil, fmt.Errorf("draw campaign %s: %w", id, err)
 	}
@@ -390,6 +478,33 @@ func (o *Optimizer) CampaignPlots(ctx context.Context, id string) (*store.Campai
 		}
 	}
 	return o.history.store.SetCampaignFiles(id, files)
+}
+
+// stageCampaignPlots renders figures into set one after another, on the
+// calling goroutine, and returns their manifest entries. It differs from
+// stagePlots, which renders on GOMAXPROCS goroutines for a pipeline run,
+// because a campaign drawing shares the machine with optimize calls. It
+// stops with ctx's error between figures.
+func stageCampaignPlots(ctx context.Context, set *optimize.FileSet, prefix string, figures []plots.Figure, log *slog.Logger) ([]PlotEntry, error) {
+	entries := make([]PlotEntry, 0, len(figures))
+	for _, f := range figures {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e := PlotEntry{Name: f.Name, Title: f.Title, Skipped: f.Skipped}
+		if f.Skipped != "" {
+			log.Info("chart skipped", "chart", f.Name, "reason", f.Skipped)
+			entries = append(entries, e)
+			continue
+		}
+		path, err := set.Add(prefix+f.Name+".png", f.WritePNG)
+		if err != nil {
+			return nil, fmt.Errorf("draw charts: %s: %w", f.Name, err)
+		}
+		e.File = filepath.Base(path)
+		entries = append(entries, e)
+	}
+	return entries, nil
 }
 
 // Optimize solves one request on the latest completed run, or returns the

@@ -54,10 +54,11 @@ type OptimizeResult struct {
 	Solver  string          `json:"solver"`
 	Optimal bool            `json:"optimal"`
 	Metrics OptimizeMetrics `json:"metrics"`
-	// Files are absolute paths on the server; Downloads are the same files
-	// as URL paths served by GET /files.
-	Files     OptimizeFiles     `json:"files"`
-	Downloads OptimizeFiles     `json:"downloads"`
+	// Files are absolute paths on the server, sent as "local_paths";
+	// Downloads are the same files as URL paths served by GET /files, sent
+	// as "files" so a dashboard can fetch them directly.
+	Files     OptimizeFiles     `json:"local_paths"`
+	Downloads OptimizeFiles     `json:"files"`
 	Detail    *optimize.Metrics `json:"detail"`
 	// Comparison sets the greedy selection against the exact one, with the
 	// solve time of each.
@@ -191,6 +192,13 @@ const PlannerCacheSize = 16
 // same key wait for one solve instead of each running the solvers, and
 // concurrent calls that need the same Planner wait for one build. A new
 // latest run empties every cache.
+//
+// The campaigns folder of the latest run keeps at most
+// DefaultCampaignFileSets file sets (see SetCampaignFileSets). Writing a
+// set beyond the limit deletes the oldest sets by write time, and drops
+// their results from the cache first, so a cached result never names a
+// file that the limit deleted. Campaign chart drawing runs one at a time
+// (see CampaignPlots).
 type Optimizer struct {
 	store   jobs.Store
 	dataDir string
@@ -199,8 +207,19 @@ type Optimizer struct {
 	// history records every call. It is nil when the store keeps no
 	// campaigns.
 	history *campaignHistory
+	// drawing limits chart drawing to one at a time.
+	drawing chan struct{}
+	// drawHook, when set by a test, runs at the start of each drawing.
+	drawHook func(id string)
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// fileSets is the limit on file sets in the latest run's campaigns
+	// folder; 0 or less keeps every set.
+	fileSets int
+	// files indexes the campaigns folder of the latest run; nil until
+	// first used for the run.
+	files    *campaignFileIndex
+	draws    map[string]*plotsDraw
 	runID    string
 	scores   map[string]*dataset.Scores
 	planners map[plannerKey]*plannerBuild
@@ -240,7 +259,8 @@ type flight struct {
 
 // NewOptimizer returns an Optimizer reading runs below dataDir.
 func NewOptimizer(store jobs.Store, dataDir string, cfg optimize.Config, log *slog.Logger) *Optimizer {
-	o := &Optimizer{store: store, dataDir: dataDir, cfg: cfg, log: log}
+	o := &Optimizer{store: store, dataDir: dataDir, cfg: cfg, log: log,
+		fileSets: DefaultCampaignFileSets, drawing: make(chan struct{}, 1), draws: map[string]*plotsDraw{}}
 	o.history = newCampaignHistory(store, log)
 	o.reset("")
 	return o
@@ -254,6 +274,54 @@ func (o *Optimizer) reset(runID string) {
 	o.results = map[resultKey]*list.Element{}
 	o.order = list.New()
 	o.inflight = map[resultKey]*flight{}
+	o.files = nil
+}
+
+// SetCampaignFileSets sets how many file sets the campaigns folder of the
+// latest run keeps, see DefaultCampaignFileSets; n <= 0 keeps every set.
+// Sets already beyond a lowered limit go on the next write of a new set.
+func (o *Optimizer) SetCampaignFileSets(n int) {
+	o.mu.Lock()
+	o.fileSets = n
+	o.mu.Unlock()
+}
+
+// fileIndex returns the index of the campaigns folder of run, which must
+// be the latest run, and the limit on its sets.
+func (o *Optimizer) fileIndex(run *jobs.Job) (*campaignFileIndex, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.runID != run.ID {
+		o.reset(run.ID)
+	}
+	if o.files == nil {
+		o.files = newCampaignFileIndex(filepath.Join(o.dataDir, run.RunDir, CampaignsDir))
+	}
+	return o.files, o.fileSets
+}
+
+// forget drops the cached results of file sets that are being deleted.
+func (o *Optimizer) forget(keys []resultKey) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, key := range keys {
+		if el, ok := o.results[key]; ok {
+			o.order.Remove(el)
+			delete(o.results, key)
+		}
+	}
+}
+
+// releaseFiles ends the write of a file set begun with ix.begin and
+// deletes the oldest sets beyond limit.
+func (o *Optimizer) releaseFiles(ix *campaignFileIndex, stem string, names []string, key *resultKey, limit int) {
+	n, err := ix.end(stem, names, key, limit, o.forget)
+	if err != nil {
+		o.log.Error("delete old campaign files", "dir", ix.dir, "err", err)
+	}
+	if n > 0 {
+		o.log.Debug("old campaign file sets deleted", "sets", n, "limit", limit)
+	}
 }
 
 // readScores returns the cached scores of a split of run, reading them on
@@ -366,7 +434,11 @@ func (o *Optimizer) solveOrReuse(ctx context.Context, req OptimizeRequest) (*Opt
 	cents, err := optimize.BudgetCents(req.Budget)
 	if err != nil {
 		// The solver reports the invalid budget with its own message.
-		return o.solve(ctx, run, req)
+		res, release, err := o.solve(ctx, run, req)
+		if release != nil {
+			release()
+		}
+		return res, err
 	}
 	key := resultKey{split: req.Split, model: req.Model, budgetCents: cents}
 	for {
@@ -375,8 +447,14 @@ func (o *Optimizer) solveOrReuse(ctx context.Context, req OptimizeRequest) (*Opt
 			return o.reply(res, req, true, start), nil
 		}
 		if leader {
-			res, err := o.solve(ctx, run, req)
+			res, release, err := o.solve(ctx, run, req)
 			o.land(run.ID, key, f, res, err)
+			// The file set stays protected from deletion until its result
+			// is in the cache, so a deletion always finds the cache entry
+			// to drop.
+			if release != nil {
+				release()
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -459,16 +537,19 @@ func (o *Optimizer) reply(stored *OptimizeResult, req OptimizeRequest, cached bo
 	return &res
 }
 
-// fileExists checks one output file of a cached result. The files are
-// written together and removed together (with their run folder), so
-// the CRM export stands for all of them.
+// fileExists checks one output file of a cached result. The files of a
+// set are written together and removed together, either with their run
+// folder or by the file-set limit, which drops the cache entry before it
+// removes the files. So the CRM export stands for all of them.
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
 
 // solve runs the solvers on the latest run and writes the output files.
-// When ctx expires it returns ctx's error and writes no files.
+// When ctx expires it returns ctx's error and writes no files. When
+// release is not nil, the caller must call it once the result is cached
+// (or the error handled): until then the file set is kept from deletion.
 //
 // The files are written without fsync, because they are derived from the
 // run's scores and the request. Renames still make each one appear whole.
@@ -477,34 +558,47 @@ func fileExists(path string) bool {
 //
 // NOTE: a power failure shortly after a call can leave that call's files
 // empty or missing, although its campaign record lists them.
-func (o *Optimizer) solve(ctx context.Context, run *jobs.Job, req OptimizeRequest) (*OptimizeResult, error) {
+func (o *Optimizer) solve(ctx context.Context, run *jobs.Job, req OptimizeRequest) (res *OptimizeResult, release func(), err error) {
 	start := time.Now()
-	if _, err := optimize.BudgetCents(req.Budget); err != nil {
+	cents, err := optimize.BudgetCents(req.Budget)
+	if err != nil {
 		// Checked first, so an invalid budget is reported before any
 		// problem with the scores, as optimize.Optimize does.
-		return nil, fmt.Errorf("optimize: %w", err)
+		return nil, nil, fmt.Errorf("optimize: %w", err)
 	}
 	planner, err := o.planner(ctx, run, req.Split, req.Model)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	oreq := optimize.Request{Split: req.Split, Model: req.Model, Budget: req.Budget}
 	report, err := planner.Optimize(ctx, oreq, o.log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir := filepath.Join(o.dataDir, run.RunDir, CampaignsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create campaign folder: %w", err)
+		return nil, nil, fmt.Errorf("create campaign folder: %w", err)
 	}
-	files, err := report.WriteFilesWith(ctx, dir, Stem(oreq), optimize.WriteOptions{NoSync: true})
+
+	stem := Stem(oreq)
+	ix, limit := o.fileIndex(run)
+	if err := ix.begin(stem); err != nil {
+		return nil, nil, fmt.Errorf("read campaign folder: %w", err)
+	}
+	// Registered before the write, so a failed write that left some
+	// files behind still has them deleted with the set.
+	names := []string{stem + optimize.SuffixCRMExport, stem + optimize.SuffixReport,
+		stem + optimize.SuffixSummary, stem + optimize.SuffixSegmentDeepDive}
+	key := &resultKey{split: req.Split, model: req.Model, budgetCents: cents}
+	release = func() { o.releaseFiles(ix, stem, names, key, limit) }
+	files, err := report.WriteFilesWith(ctx, dir, stem, optimize.WriteOptions{NoSync: true})
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
-	res := &OptimizeResult{
+	res = &OptimizeResult{
 		Status:  "complete",
 		Split:   req.Split,
 		Model:   req.Model,
@@ -526,7 +620,7 @@ func (o *Optimizer) solve(ctx context.Context, run *jobs.Job, req OptimizeReques
 		Comparison: report.Comparison,
 	}
 	if res.detailJSON, err = json.Marshal(res.Detail); err != nil {
-		return nil, fmt.Errorf("encode optimize metrics: %w", err)
+		return nil, release, fmt.Errorf("encode optimize metrics: %w", err)
 	}
 	res.encoding = &resultEncoding{}
 	res.Downloads = OptimizeFiles{
@@ -537,7 +631,7 @@ func (o *Optimizer) solve(ctx context.Context, run *jobs.Job, req OptimizeReques
 		SegmentDeepDive: o.downloadURL(files.SegmentDeepDive),
 	}
 	res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	return res, nil
+	return res, release, nil
 }
 
 // downloadURL maps a file below the data directory to its GET /files URL.

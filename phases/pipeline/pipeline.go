@@ -11,6 +11,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -276,18 +277,24 @@ func Stem(r optimize.Request) string {
 }
 
 // ReadScores reads the Phase 3 scores of one split from a phase folder.
+// A missing or unreadable file returns an error wrapping ErrArtifact.
 func ReadScores(phase3Dir, split string) (*dataset.Scores, error) {
-	f, err := os.Open(filepath.Join(phase3Dir, "uplift_"+split+".csv"))
+	path := filepath.Join(phase3Dir, "uplift_"+split+".csv")
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read scores: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrArtifact, err)
 	}
 	defer f.Close()
 	s, err := dataset.ReadScores(f)
 	if err != nil {
-		return nil, fmt.Errorf("read scores %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrArtifact, path, err)
 	}
 	return s, nil
 }
+
+// ErrArtifact is returned when a file of a completed run is missing or
+// cannot be read, for example after it was edited or cut short on disk.
+var ErrArtifact = errors.New("run artifact missing or damaged")
 
 // ReadMetrics reads the metrics.json of a run folder as generic JSON.
 func ReadMetrics(runDir string) (map[string]any, error) {

@@ -283,11 +283,13 @@ func sweepFigure(in CampaignInput) (Figure, error) {
 }
 
 // scatterFigure draws every customer by clipped uplift and CLV, with the
-// selected ones marked and the minimum uplift shown.
+// selected ones marked and the minimum uplift shown. Excluded customers
+// are split by the reason: already churned, uplift below the minimum, or
+// incremental value not above the treatment cost.
 func scatterFigure(in CampaignInput) (Figure, error) {
 	r := in.Report
 	f := Figure{Name: NameScatter, Title: "CLV against uplift with the selection marked"}
-	var selected, skippedEligible, excluded plotter.XYs
+	var selected, skippedEligible, churned, lowUplift, notWorth plotter.XYs
 	for row, c := range r.Customers() {
 		xy := plotter.XY{X: 100 * c.Uplift, Y: c.CLV}
 		switch {
@@ -295,14 +297,21 @@ func scatterFigure(in CampaignInput) (Figure, error) {
 			selected = append(selected, xy)
 		case c.Status == optimize.StatusEligible:
 			skippedEligible = append(skippedEligible, xy)
+		case c.Status == optimize.StatusChurned:
+			churned = append(churned, xy)
+		case c.Status == optimize.StatusLowUplift:
+			lowUplift = append(lowUplift, xy)
 		default:
-			excluded = append(excluded, xy)
+			notWorth = append(notWorth, xy)
 		}
 	}
 	title := fmt.Sprintf("CLV and uplift: %d of %d customers selected (%s)",
 		len(selected), len(r.Customers()), describe(r))
-	if len(selected) > MaxPoints || len(skippedEligible) > MaxPoints || len(excluded) > MaxPoints {
-		title += fmt.Sprintf(", at most %d points per group shown", MaxPoints)
+	for _, g := range []plotter.XYs{selected, skippedEligible, churned, lowUplift, notWorth} {
+		if len(g) > MaxPoints {
+			title += fmt.Sprintf(", at most %d points per group shown", MaxPoints)
+			break
+		}
 	}
 	p := newPlot(title, "Uplift u, clipped to p0 (percentage points of 6-month retention)", "Predicted 6-month CLV (US dollars)")
 	p.Y.Tick.Marker = dollarTicks{}
@@ -312,7 +321,9 @@ func scatterFigure(in CampaignInput) (Figure, error) {
 		xys  plotter.XYs
 		sty  draw.GlyphStyle
 	}{
-		{"excluded", excluded, draw.GlyphStyle{Color: colorLightGray, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}},
+		{"excluded: already churned", churned, draw.GlyphStyle{Color: colorGray, Radius: vg.Points(2), Shape: draw.CrossGlyph{}}},
+		{"excluded: uplift below the minimum", lowUplift, draw.GlyphStyle{Color: colorLightGray, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}},
+		{"excluded: value not above cost", notWorth, draw.GlyphStyle{Color: colorPurple, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}},
 		{"eligible, not selected", skippedEligible, draw.GlyphStyle{Color: colorSky, Radius: vg.Points(2), Shape: draw.RingGlyph{}}},
 		{"selected", selected, draw.GlyphStyle{Color: colorVermilion, Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}},
 	}

@@ -13,11 +13,13 @@
 package plots
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"image/png"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -153,7 +155,11 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 
 // niceTicks returns major ticks about every (hi-lo)/6 at a round step
 // (1, 2, 2.5 or 5 times a power of ten), each labelled by format, with an
-// unlabelled minor tick halfway between them.
+// unlabelled minor tick halfway between them. When the range crosses zero
+// and no major tick falls below it, the minor tick below zero gets a
+// label, or without one the lowest round value of the negative part, so
+// that part is never unlabelled. The exception is a value within 4% of
+// the range from zero, whose label would overlap the label of 0.
 func niceTicks(lo, hi float64, format func(float64) string) []plot.Tick {
 	if !(hi > lo) || math.IsInf(hi-lo, 0) {
 		return nil
@@ -179,6 +185,39 @@ func niceTicks(lo, hi float64, format func(float64) string) []plot.Tick {
 		}
 		ticks = append(ticks, t)
 	}
+	if lo < 0 && hi > 0 && !slices.ContainsFunc(ticks, func(t plot.Tick) bool { return t.Value < 0 && t.Label != "" }) {
+		ticks = labelNegative(ticks, lo, hi, format)
+	}
+	return ticks
+}
+
+// labelNegative labels one tick below zero in ticks, which are sorted by
+// value and have no labelled tick below zero, as niceTicks describes.
+func labelNegative(ticks []plot.Tick, lo, hi float64, format func(float64) string) []plot.Tick {
+	var v float64
+	if len(ticks) > 0 && ticks[0].Value < 0 {
+		// Below zero there is at most one tick, the minor one at half a
+		// step, because the next one down would be a labelled major tick.
+		v = ticks[0].Value
+	} else {
+		for _, t := range niceTicks(lo, 0, format) {
+			if t.Label != "" && t.Value < 0 {
+				v = t.Value
+				break
+			}
+		}
+	}
+	if v == 0 || -v < 0.04*(hi-lo) {
+		return ticks
+	}
+	for k := range ticks {
+		if ticks[k].Value == v {
+			ticks[k].Label = format(v)
+			return ticks
+		}
+	}
+	ticks = append(ticks, plot.Tick{Value: v, Label: format(v)})
+	slices.SortFunc(ticks, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
 	return ticks
 }
 

@@ -240,7 +240,14 @@ func TestNiceTicks(t *testing.T) {
 		labels []string
 	}{
 		{0, 2900, []string{"$0", "$500", "$1,000", "$1,500", "$2,000", "$2,500"}},
-		{-1000, 5100, []string{"$0", "$2,000", "$4,000"}},
+		// No major tick below zero: the half step -$1,000 gets a label.
+		{-1000, 5100, []string{"-$1,000", "$0", "$2,000", "$4,000"}},
+		{-700, 5100, []string{"-$500", "$0", "$1,000", "$2,000", "$3,000", "$4,000", "$5,000"}},
+		// No tick at all below zero: a round value of [-400, 0) is added.
+		{-400, 5100, []string{"-$400", "$0", "$1,000", "$2,000", "$3,000", "$4,000", "$5,000"}},
+		// Within 4% of the range from zero, a label would overlap $0.
+		{-100, 5100, []string{"$0", "$1,000", "$2,000", "$3,000", "$4,000", "$5,000"}},
+		{-5000, 1000, []string{"-$5,000", "-$4,000", "-$3,000", "-$2,000", "-$1,000", "$0", "$1,000"}},
 		{200, 5000, []string{"$1,000", "$2,000", "$3,000", "$4,000", "$5,000"}},
 	} {
 		var got []string
@@ -289,5 +296,30 @@ func TestThinKeepsEnds(t *testing.T) {
 	short := xys[:10]
 	if got := thin(short); len(got) != 10 {
 		t.Errorf("a short series changed length to %d", len(got))
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, tt := range []struct {
+		lo, hi float64
+		labels []string
+	}{
+		// About 1.1 decades, as the Telco hazard ratios span.
+		{0.28, 3.5, []string{"0.3", "0.4", "0.5", "0.7", "1", "1.5", "2", "3"}},
+		{0.05, 20, []string{"0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10", "20"}},
+		{0.001, 50, []string{"0.001", "0.01", "0.1", "1", "10"}},
+	} {
+		var got []string
+		for _, tick := range (logTicks{}).Ticks(tt.lo, tt.hi) {
+			if tick.Value < tt.lo || tick.Value > tt.hi {
+				t.Errorf("[%v, %v]: tick %v is outside the range", tt.lo, tt.hi, tick.Value)
+			}
+			if tick.Label != "" {
+				got = append(got, tick.Label)
+			}
+		}
+		if !slices.Equal(got, tt.labels) {
+			t.Errorf("[%v, %v]: labels %v, want %v", tt.lo, tt.hi, got, tt.labels)
+		}
 	}
 }

@@ -115,8 +115,10 @@ func kaplanMeierFigure(curves []survival.RiskGroupCurve) (Figure, error) {
 // of each feature on a log axis, sorted by ratio, with 95% Wald intervals
 // exp(coef ± 1.96 × SE) on the original feature scale. A ratio whose
 // interval lies above 1 is vermilion, below 1 blue, and across 1 grey.
-// Collinear features get a ring instead of a dot, because only the ridge
-// penalty identifies them.
+// Aliased columns (SummaryRow.Aliased: a linear combination of the
+// columns before them, which an unpenalised fit could not estimate) get a
+// ring instead of a dot. Columns that are only collinear keep the dot, so
+// a one-hot group shows one ring, as R marks it.
 func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 	const title = "Cox hazard ratios with 95% intervals"
 	if len(summary) == 0 {
@@ -135,7 +137,7 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 
 	names := make([]string, len(rows))
 	lo, hi := 1.0, 1.0
-	var marks [2][3]plotter.XYs // [collinear][direction] points
+	var marks [2][3]plotter.XYs // [aliased][direction] points
 	for k, r := range rows {
 		y := float64(k)
 		names[k] = r.Feature
@@ -159,11 +161,11 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 			l.Color, l.Width = hazardColors[direction], vg.Points(1.4)
 			p.Add(l)
 		}
-		collinear := 0
-		if r.Collinear {
-			collinear = 1
+		aliased := 0
+		if r.Aliased {
+			aliased = 1
 		}
-		marks[collinear][direction] = append(marks[collinear][direction], plotter.XY{X: ratio, Y: y})
+		marks[aliased][direction] = append(marks[aliased][direction], plotter.XY{X: ratio, Y: y})
 	}
 	p.X.Min, p.X.Max = lo/1.5, hi*1.5
 
@@ -172,7 +174,20 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 		return f, err
 	}
 	p.Add(one)
-	for collinear, byDirection := range marks {
+	// The label sits just above the top row, right of the line.
+	ref, err := plotter.NewLabels(plotter.XYLabels{
+		XYs:    plotter.XYs{{X: 1, Y: float64(len(rows)) - 0.5}},
+		Labels: []string{" hazard ratio 1: no effect"},
+	})
+	if err != nil {
+		return f, err
+	}
+	ref.TextStyle[0].Font.Size = vg.Points(8)
+	ref.TextStyle[0].Color = colorGray
+	ref.TextStyle[0].XAlign = draw.XLeft
+	ref.TextStyle[0].YAlign = draw.YBottom
+	p.Add(ref)
+	for aliased, byDirection := range marks {
 		for direction, pts := range byDirection {
 			if len(pts) == 0 {
 				continue
@@ -182,7 +197,7 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 				return f, err
 			}
 			s.GlyphStyle = draw.GlyphStyle{Color: hazardColors[direction], Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-			if collinear == 1 {
+			if aliased == 1 {
 				s.GlyphStyle.Shape = draw.RingGlyph{}
 			}
 			p.Add(s)
@@ -196,7 +211,7 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 	p.Legend.Add("interval above 1: raises the churn hazard", legendDot(hazardColors[2], draw.CircleGlyph{}))
 	p.Legend.Add("interval below 1: lowers the churn hazard", legendDot(hazardColors[0], draw.CircleGlyph{}))
 	p.Legend.Add("interval includes 1", legendDot(hazardColors[1], draw.CircleGlyph{}))
-	p.Legend.Add("ring: collinear feature, set only by the ridge penalty", legendDot(colorGray, draw.RingGlyph{}))
+	p.Legend.Add("ring: aliased column, a linear combination of the columns before it; only the ridge penalty sets it", legendDot(colorGray, draw.RingGlyph{}))
 	p.NominalY(names...)
 	f.Plot = p
 	f.Width = 9 * vg.Inch
@@ -209,9 +224,11 @@ func hazardRatioFigure(summary []survival.SummaryRow) (Figure, error) {
 // 1, across 1, above 1.
 var hazardColors = [3]color.Color{colorBlue, colorGray, colorVermilion}
 
-// logTicks marks a log axis at 1, 2 and 5 times each power of ten. When
-// the axis spans more than three decades only the powers of ten carry a
-// label, which keeps the labels apart.
+// logTicks marks a log axis at round multiples of each power of ten. Up
+// to 1.5 decades, 1, 1.5, 2, 3, 4, 5 and 7 times each power carry a
+// label and 6, 8 and 9 times get an unlabelled tick. Up to three decades,
+// 1, 2 and 5 times carry a label and 3 times an unlabelled tick. Beyond,
+// only the powers of ten carry a label, which keeps the labels apart.
 type logTicks struct{}
 
 // Ticks implements plot.Ticker.
@@ -219,17 +236,27 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(lo > 0) || !(hi > lo) {
 		return nil
 	}
-	sparse := math.Log10(hi/lo) > 3
+	decades := math.Log10(hi / lo)
+	var labelled, minor []float64
+	switch {
+	case decades <= 1.5:
+		labelled, minor = []float64{1, 1.5, 2, 3, 4, 5, 7}, []float64{6, 8, 9}
+	case decades <= 3:
+		labelled, minor = []float64{1, 2, 5}, []float64{3}
+	default:
+		labelled, minor = []float64{1}, []float64{2, 5}
+	}
 	var ticks []plot.Tick
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 		base := math.Pow(10, e)
-		for _, m := range []float64{1, 2, 5} {
-			v := m * base
+		for _, m := range slices.Sorted(slices.Values(append(slices.Clone(labelled), minor...))) {
+			// Rounded to 12 significant digits, so 3 × 0.1 prints as 0.3.
+			v, _ := strconv.ParseFloat(strconv.FormatFloat(m*base, 'g', 12, 64), 64)
 			if v < lo || v > hi {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if m == 1 || !sparse {
+			if slices.Contains(labelled, m) {
 				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
 			}
 			ticks = append(ticks, t)
