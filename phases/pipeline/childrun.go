@@ -140,8 +140,19 @@ func (c *childRun) run(ctx context.Context) error {
 		c.stopOnCancel(ctx, exited, log)
 	}()
 
+	// A panic while recording an event (the worker recovers it) must not
+	// leave the child running or the start goroutine waiting.
+	waited := false
+	defer func() {
+		if !waited {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
+			close(exited)
+		}
+	}()
 	c.readEvents(bufio.NewReaderSize(stdout, 64<<10), log)
 	waitErr := c.cmd.Wait()
+	waited = true
 	close(exited)
 	stopWG.Wait()
 
