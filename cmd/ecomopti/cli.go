@@ -45,6 +45,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	if args[0] == execPhasesCommand {
+		return runExecPhases(ctx, args[1:], stdout, stderr)
+	}
 	var err error
 	switch args[0] {
 	case "serve":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -144,6 +145,7 @@ func crashTrial(t *testing.T, mode jobs.RescueMode, nJobs int, delay time.Durati
 	}
 	time.Sleep(delay)
 	c.kill()
+	children := checkNoPipelineChild(t, c.stderr.String())
 
 	// After the kill: nothing lost, nothing failed, the file checks.
 	before := readSnapshot(t, dir)
@@ -176,7 +178,7 @@ func crashTrial(t *testing.T, mode jobs.RescueMode, nJobs int, delay time.Durati
 	}
 	checkLatestPointer(t, dir, before)
 	dbCheck(t, dir)
-	t.Logf("%s, %d jobs, killed after %v: %s", mode, nJobs, delay.Round(time.Millisecond), point)
+	t.Logf("%s, %d jobs, killed after %v: %s; %d pipeline children gone", mode, nJobs, delay.Round(time.Millisecond), point, children)
 
 	// Restart with the same mode and let every job settle.
 	c = startChild(t, dir, "--on-interrupt", string(mode))
@@ -197,6 +199,51 @@ func crashTrial(t *testing.T, mode jobs.RescueMode, nJobs int, delay time.Durati
 		outcomes = append(outcomes, checkJobAfterRestart(t, dir, mode, before, after, id))
 	}
 	return point, outcomes
+}
+
+// checkNoPipelineChild reads the pids of the pipeline children that a
+// killed server logged and fails when one of them is still running 5 s
+// after the kill. A zombie counts as gone, and so does a pid that the
+// system reused for a process other than exec-phases. It returns the
+// number of children checked.
+func checkNoPipelineChild(t *testing.T, serverLog string) int {
+	t.Helper()
+	var pids []int
+	for _, line := range strings.Split(serverLog, "\n") {
+		var rec struct {
+			Msg string `json:"msg"`
+			PID int    `json:"child_pid"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "pipeline child started" {
+			pids = append(pids, rec.PID)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range pids {
+		for pipelineChildAlive(pid) {
+			if time.Now().After(deadline) {
+				t.Errorf("pipeline child %d still runs 5s after its server was killed", pid)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return len(pids)
+}
+
+// pipelineChildAlive reports whether pid is a live, non-zombie exec-phases
+// process.
+func pipelineChildAlive(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), execPhasesCommand) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 // checkJobAfterRestart checks one job against its state at the kill and

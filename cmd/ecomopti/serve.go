@@ -38,6 +38,8 @@ type serveConfig struct {
 	Shutdown    time.Duration // grace period at shutdown
 	KeepJobs    int           // retention: newest final jobs kept, 0 for no count limit
 	KeepDays    int           // retention: days a final job is kept, 0 for no age limit
+	JobProcess  string        // child or inline
+	ChildNice   int           // niceness of pipeline child processes
 
 	// HTTP server timeouts; see net/http.Server.
 	ReadHeaderTimeout time.Duration
@@ -69,6 +71,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.KeepJobs, "keep-jobs", DefaultKeepJobs,
 		"finished jobs (completed, failed, canceled) kept with their logs and run folders; older ones are deleted; 0 keeps all")
 	fs.IntVar(&c.KeepDays, "keep-days", 0, "delete finished jobs older than this many days; 0 turns the age limit off")
+	fs.StringVar(&c.JobProcess, "job-process", jobProcessChild,
+		"where pipeline jobs run: child (a separate process at lower CPU priority, so requests keep their latency) or inline (in the server process)")
+	fs.IntVar(&c.ChildNice, "child-nice", pipeline.DefaultChildNice,
+		"niceness of pipeline child processes, 0 (server priority) to 19 (lowest); Linux only")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a whole request, body included")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 0, "time allowed from the end of the request headers to the end of the response; 0 means the optimize timeout plus 30s")
@@ -100,6 +106,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout < 0 || c.IdleTimeout <= 0 {
 		return c, usagef("--workers and --max-attempts must be at least 1, and the timeouts positive")
 	}
+	if c.JobProcess != jobProcessChild && c.JobProcess != jobProcessInline {
+		return c, usagef("invalid --job-process %q: use child or inline", c.JobProcess)
+	}
+	if c.ChildNice < 0 || c.ChildNice > 19 {
+		return c, usagef("invalid --child-nice %d: use 0 to 19", c.ChildNice)
+	}
 	if c.KeepJobs < 0 || c.KeepDays < 0 {
 		return c, usagef("--keep-jobs and --keep-days must be 0 (no limit) or more")
 	}
@@ -114,6 +126,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	c.CORSOrigins = origins
 	return c, nil
 }
+
+// Values of --job-process.
+const (
+	jobProcessChild  = "child"
+	jobProcessInline = "inline"
+)
 
 // serveEnvHelp lists the settings that only the environment carries.
 const serveEnvHelp = `
@@ -133,6 +151,40 @@ func inputFunc(path string) pipeline.InputFunc {
 		}
 	}
 	return pipeline.FileInput(path)
+}
+
+// jobRunner returns the function that runs pipeline jobs: in a child
+// process of this binary, or in the server process with --job-process
+// inline. Children always use the default phase settings, as pcfg is here.
+func jobRunner(cfg serveConfig, dataDir string, pcfg pipeline.Config, st *store.Store, log *slog.Logger) (jobs.RunFunc, error) {
+	if cfg.JobProcess == jobProcessInline {
+		return pipeline.JobFunc(dataDir, inputFunc(cfg.Input), pcfg, st), nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the ecomopti binary for pipeline child processes: %w (use --job-process inline)", err)
+	}
+	input := pipeline.EmbeddedInput
+	if cfg.Input != "" {
+		if input, err = filepath.Abs(cfg.Input); err != nil {
+			return nil, fmt.Errorf("input file: %w", err)
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.TrimSpace(cfg.LogLevel))); err != nil {
+		return nil, usagef("invalid LOG_LEVEL %q: use debug, info, warn or error", cfg.LogLevel)
+	}
+	log.Info("pipeline jobs run in child processes", "executable", exe, "nice", cfg.ChildNice)
+	return pipeline.ChildJobFunc(dataDir, pipeline.ChildConfig{
+		Executable: exe,
+		Args:       []string{execPhasesCommand},
+		Input:      input,
+		Nice:       cfg.ChildNice,
+		// Half the shutdown grace, so a child that ignores SIGTERM is
+		// killed before the server gives up waiting for its worker.
+		Grace:    min(5*time.Second, cfg.Shutdown/2),
+		LogLevel: level,
+	}, st), nil
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -177,7 +229,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	metrics := httpapi.NewMetrics(st, st.Path(), Version)
-	worker := jobs.NewWorker(st, pipeline.JobFunc(dataDir, inputFunc(cfg.Input), pcfg, st),
+	runJob, err := jobRunner(cfg, dataDir, pcfg, st, log)
+	if err != nil {
+		return err
+	}
+	worker := jobs.NewWorker(st, runJob,
 		jobs.WorkerConfig{Workers: cfg.Workers, DataDir: dataDir, OnPhaseDone: metrics.ObservePhase, OnFinished: pruneAfterJob}, log)
 	optimizer := pipeline.NewOptimizer(st, dataDir, pcfg.Optimize, log)
 	api := httpapi.New(st, worker, optimizer, httpapi.Config{
