@@ -13,12 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/ecomopti/ecomopti/jobs"
+	"github.com/ecomopti/ecomopti/phases/artifact"
 	"github.com/ecomopti/ecomopti/phases/dataset"
 	"github.com/ecomopti/ecomopti/phases/optimize"
 	"github.com/ecomopti/ecomopti/phases/prepare"
@@ -334,27 +336,8 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
-	return WriteFileAtomic(path, raw)
-}
-
-// WriteFileAtomic writes data to path via a synced temporary file in the
-// same folder and a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	return artifact.WriteAtomic(filepath.Dir(path), filepath.Base(path), func(w io.Writer) error {
+		_, err := w.Write(raw)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/ecomopti/ecomopti/phases/artifact"
 	"github.com/ecomopti/ecomopti/phases/dataset"
 )
 
@@ -40,7 +41,7 @@ func (r *Result) Save(dir string) error {
 		if f == nil {
 			return fmt.Errorf("save prepare result: no %s split", s)
 		}
-		err := writeFileAtomic(dir, SplitFile(s), func(w io.Writer) error {
+		err := artifact.WriteAtomic(dir, SplitFile(s), func(w io.Writer) error {
 			return dataset.WriteFrameCSV(w, f)
 		})
 		if err != nil {
@@ -144,41 +145,8 @@ func writeJSONAtomic(dir, name string, v any) error {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
 	data = append(data, '\n')
-	return writeFileAtomic(dir, name, func(w io.Writer) error {
+	return artifact.WriteAtomic(dir, name, func(w io.Writer) error {
 		_, err := io.Copy(w, bytes.NewReader(data))
 		return err
 	})
-}
-
-// writeFileAtomic writes dir/name through a temporary file in dir that is
-// synced and then renamed over the target. On error the temporary file is
-// removed and the target is left as it was.
-func writeFileAtomic(dir, name string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package survival
 
 import (
-	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/ecomopti/ecomopti/phases/artifact"
 	"github.com/ecomopti/ecomopti/phases/dataset"
 )
 
@@ -48,7 +48,7 @@ func (r *Result) Save(dir string) error {
 		{FileRiskCurves, r.RiskCurves},
 	}
 	for _, f := range jsonFiles {
-		err := writeAtomic(dir, f.name, func(w io.Writer) error {
+		err := artifact.WriteAtomic(dir, f.name, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(f.value)
@@ -57,7 +57,7 @@ func (r *Result) Save(dir string) error {
 			return err
 		}
 	}
-	if err := writeAtomic(dir, FileSummaryCSV, func(w io.Writer) error { return writeSummaryCSV(w, r.Summary) }); err != nil {
+	if err := artifact.WriteAtomic(dir, FileSummaryCSV, func(w io.Writer) error { return writeSummaryCSV(w, r.Summary) }); err != nil {
 		return err
 	}
 	for _, split := range dataset.Splits {
@@ -65,7 +65,7 @@ func (r *Result) Save(dir string) error {
 		if !ok {
 			return fmt.Errorf("save survival: no predictions for split %q", split)
 		}
-		err := writeAtomic(dir, PredictionsFile(split), func(w io.Writer) error { return writePredictions(w, p) })
+		err := artifact.WriteAtomic(dir, PredictionsFile(split), func(w io.Writer) error { return writePredictions(w, p) })
 		if err != nil {
 			return err
 		}
@@ -123,38 +123,6 @@ func (m *CoxModel) check() error {
 	}
 	if !slices.IsSorted(m.BaselineTimes) {
 		return errors.New("model baseline times are not ascending")
-	}
-	return nil
-}
-
-// writeAtomic writes dir/name through a temporary file in dir that is
-// synced and then renamed over the target.
-func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/ecomopti/ecomopti/phases/artifact"
 	"github.com/ecomopti/ecomopti/phases/dataset"
 )
 
@@ -46,13 +47,13 @@ func (r *Result) Save(dir string) error {
 		if !ok {
 			return fmt.Errorf("save uplift: missing split %s", split)
 		}
-		err := writeAtomic(dir, ScoresFile(split), func(w io.Writer) error {
+		err := artifact.WriteAtomic(dir, ScoresFile(split), func(w io.Writer) error {
 			return dataset.WriteScores(w, out.Scores)
 		})
 		if err != nil {
 			return fmt.Errorf("save uplift scores: %w", err)
 		}
-		if err := writeAtomic(dir, TreatmentFile(split), out.writeTreatment); err != nil {
+		if err := artifact.WriteAtomic(dir, TreatmentFile(split), out.writeTreatment); err != nil {
 			return fmt.Errorf("save uplift treatment: %w", err)
 		}
 		if out.Evaluation != nil {
@@ -211,7 +212,7 @@ func writeJSON(dir, name string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, name, func(w io.Writer) error {
+	return artifact.WriteAtomic(dir, name, func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})
@@ -226,33 +227,4 @@ func readJSON(dir, name string, v any) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// writeAtomic writes name in dir through a temporary file in the same
-// directory, synced and then renamed, so a reader never sees a partial file.
-func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(dir, name+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }
