@@ -11,14 +11,14 @@ import (
 )
 
 // FieldError is one entry of a 422 validation response, in the shape
-// FastAPI clients expect: loc names the place, msg says what is wrong.
+// FastAPI clients expect: loc names the place and msg describes the problem.
 type FieldError struct {
 	Loc  []any  `json:"loc"`
 	Msg  string `json:"msg"`
 	Type string `json:"type"`
 }
 
-// ValidationError is a request that failed validation; it answers 422.
+// ValidationError is a request that failed validation. It maps to 422.
 type ValidationError struct{ Fields []FieldError }
 
 func (e *ValidationError) Error() string {

@@ -32,7 +32,7 @@ type Config struct {
 	// Version is reported by GET /.
 	Version string
 	// OptimizeTimeout bounds one POST /phase4/optimize call (default 30 s);
-	// past it the call answers 504.
+	// past it the call returns 504.
 	OptimizeTimeout time.Duration
 	// APIKey, when not empty, must be sent as "Authorization: Bearer <key>"
 	// on every route except /health, /openapi.json and /docs.
@@ -48,7 +48,7 @@ type Config struct {
 	// Pass one in to feed it from the job worker too (Metrics.ObservePhase).
 	Metrics *Metrics
 	// Backup writes consistent copies of the database for GET
-	// /admin/backup; without one that route answers 501.
+	// /admin/backup; without one that route returns 501.
 	Backup BackupSource
 }
 
@@ -100,7 +100,7 @@ func New(store jobs.Store, worker Canceler, optimizer *pipeline.Optimizer, cfg C
 		s.removeStaleBackups()
 	}
 	s.router = httprouter.New()
-	// A case or slash fix-up would answer with an HTML redirect body; an
+	// A case or slash fix-up would send an HTML redirect body, so an
 	// unknown spelling gets the JSON 404 instead.
 	s.router.RedirectFixedPath = false
 	s.routes()

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// RescueMode says what start-up does with a job it finds interrupted.
+// RescueMode is the start-up action for a job found interrupted.
 type RescueMode string
 
 const (
@@ -28,8 +28,8 @@ type RescueCounts struct {
 	Failed      int // interrupted jobs failed for too many attempts
 }
 
-// Rescue runs at start-up, before any worker: every running job is left
-// over from a process that stopped, so it becomes interrupted; then each
+// Rescue runs at start-up, before any worker. Every running job is left
+// over from a process that stopped, so it becomes interrupted. Then each
 // interrupted job is queued again (mode resume, attempts below
 // maxAttempts), failed (attempts exhausted), or left as it is (mode mark).
 func Rescue(store Store, mode RescueMode, maxAttempts int, now time.Time, log *slog.Logger) (RescueCounts, error) {

@@ -31,7 +31,7 @@ type Store interface {
 	PutArtifacts(arts []Artifact) error
 	// Artifacts returns the recorded files of a job, ordered by phase and path.
 	Artifacts(jobID string) ([]Artifact, error)
-	// DeleteArtifacts forgets the recorded files of one phase of a job.
+	// DeleteArtifacts removes the artifact records of one phase of a job.
 	DeleteArtifacts(jobID string, phase int) error
 	// Latest returns the latest completed job, or ErrNoCompletedRun.
 	Latest() (*Job, error)

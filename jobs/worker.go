@@ -17,7 +17,7 @@ import (
 // promptly once ctx is done, with an error wrapping ctx.Err().
 type RunFunc func(ctx context.Context, job *Job, rt *Runtime) error
 
-// Runtime is what a running job gets besides its context: a logger that
+// Runtime is the per-job toolkit passed beside the context: a logger that
 // writes to the job's log file, the server log and the stored tail, and
 // calls to report progress and finished phases.
 type Runtime struct {
